@@ -1,0 +1,122 @@
+// The private native surface. lib/native.ts declares its shape; lib/ validates
+// every option before calling in, and these functions check again because As<> checks nothing.
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../src/mel.hpp"
+#include "../src/pipeline.hpp"
+#include "../src/wav.hpp"
+#include "batch.hpp"
+#include "glue.hpp"
+
+namespace emo::binding {
+namespace {
+
+Napi::Float32Array newFloat32Array(Napi::Env env, size_t length) { return Napi::Float32Array::New(env, length); }
+
+void SetErrorClass(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorClass expects a constructor");
+  info.Env().GetInstanceData<AddonData>()->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+}
+
+// decodeWav(bytes) -> { sampleRate, formatTag, bitsPerSample, channels: Float32Array[] }
+Napi::Value DecodeWav(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InputView input = viewInput(info[0], "bytes");
+  if (input.kind != InputView::Kind::Wav) throw Napi::TypeError::New(env, "Expected a Uint8Array or Buffer for bytes");
+  WavInfo wav;
+  throwIfFailed(env, parseWav(input.bytes, input.byteLength, wav));
+  Napi::Array channels = Napi::Array::New(env, wav.channels);
+  std::vector<float*> pointers(wav.channels);
+  for (uint32_t c = 0; c < wav.channels; ++c) {
+    Napi::Float32Array channel = newFloat32Array(env, wav.frames);
+    pointers[c] = channel.Data();
+    channels.Set(c, channel);
+  }
+  throwIfFailed(env, decodeChannels(wav, 0, wav.frames, pointers.data()));
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("sampleRate", Napi::Number::New(env, wav.sampleRate));
+  result.Set("formatTag", Napi::Number::New(env, wav.formatTag));
+  result.Set("bitsPerSample", Napi::Number::New(env, wav.bitsPerSample));
+  result.Set("channels", channels);
+  return result;
+}
+
+// prepareClip(input: Uint8Array | Float32Array[], sampleRate, config) -> Float32Array
+Napi::Value PrepareClip(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const PipelineConfig config = readConfig(info[2]);
+  Napi::Float32Array out = newFloat32Array(env, config.clip.length);
+  if (info[0].IsArray()) {
+    Napi::Array array = info[0].As<Napi::Array>();
+    std::vector<InputView> views;
+    std::vector<const float*> channels;
+    size_t frames = 0;
+    for (uint32_t c = 0; c < array.Length(); ++c) {
+      views.push_back(viewInput(array.Get(c), "a channel"));
+      if (views.back().kind != InputView::Kind::Samples) throw Napi::TypeError::New(env, "Expected Float32Array channels");
+      if (c == 0) frames = views.back().sampleCount;
+      if (views.back().sampleCount != frames) throw Napi::RangeError::New(env, "all channels must have the same length");
+    }
+    for (const InputView& v : views) channels.push_back(v.samples);
+    if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "Expected a number for sampleRate");
+    const double rate = info[1].As<Napi::Number>().DoubleValue();
+    if (!(rate >= 1 && rate <= 4294967295.0) || rate != static_cast<double>(static_cast<uint32_t>(rate)))
+      throw Napi::RangeError::New(env, "sampleRate must be a positive integer");
+    throwIfFailed(env, prepareChannels(channels.data(), channels.size(), frames, static_cast<uint32_t>(rate), config.clip, out.Data()));
+    return out;
+  }
+  InputView input = viewInput(info[0], "input");
+  if (input.kind != InputView::Kind::Wav) throw Napi::TypeError::New(env, "Expected WAV bytes or an array of channels");
+  throwIfFailed(env, prepareWav(input.bytes, input.byteLength, config.clip, out.Data()));
+  return out;
+}
+
+// melSpectrogram(samples: Float32Array, config) -> Float32Array (nMels x frames)
+Napi::Value MelSpectrogram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InputView input = viewInput(info[0], "samples");
+  if (input.kind != InputView::Kind::Samples) throw Napi::TypeError::New(env, "Expected a Float32Array for samples");
+  const PipelineConfig config = readConfig(info[1]);
+  const size_t bad = firstNonFinite(input.samples, input.sampleCount);
+  if (bad < input.sampleCount)
+    throwIfFailed(env, Status::error(Code::NonFiniteSamples, "samples contain a NaN or infinite value at index " + std::to_string(bad)));
+  if (input.sampleCount <= static_cast<size_t>(config.mel.nFft / 2))
+    throwIfFailed(env, Status::error(Code::TooShort, "samples must be longer than nFft / 2 = " + std::to_string(config.mel.nFft / 2)));
+  const size_t frames = melFrames(config.mel, input.sampleCount);
+  Napi::Float32Array out = newFloat32Array(env, frames * static_cast<size_t>(config.mel.nMels));
+  throwIfFailed(env, MelPlan::get(config.mel)->compute(input.samples, input.sampleCount, out.Data()));
+  return out;
+}
+
+// melChunks(input: Uint8Array | Float32Array, config) -> Float32Array (chunks x mels x frames)
+Napi::Value MelChunks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InputView input = viewInput(info[0], "input");
+  const PipelineConfig config = readConfig(info[1]);
+  Napi::Float32Array out = newFloat32Array(env, chunkShape(config).size());
+  throwIfFailed(env, computeChunks(input, config, out.Data()));
+  return out;
+}
+
+}  // namespace
+
+// Node-API addons are context-aware: Init runs once per environment (main
+// thread and each worker_thread), each with its own AddonData.
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
+  exports.Set("decodeWav", Napi::Function::New<DecodeWav>(env, "decodeWav"));
+  exports.Set("prepareClip", Napi::Function::New<PrepareClip>(env, "prepareClip"));
+  exports.Set("melSpectrogram", Napi::Function::New<MelSpectrogram>(env, "melSpectrogram"));
+  exports.Set("melChunks", Napi::Function::New<MelChunks>(env, "melChunks"));
+  exports.Set("melChunksBatch", Napi::Function::New<MelChunksBatch>(env, "melChunksBatch"));
+  return exports;
+}
+
+}  // namespace emo::binding
+
+using emo::binding::Init;
+NODE_API_MODULE(emo_native, Init)

@@ -1,0 +1,96 @@
+import * as os from 'node:os';
+import { checkClipInput } from '../audio';
+import { EmoError } from '../errors';
+import { native } from '../native';
+import { checkInteger, checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
+import { featureOptionKeys, resolveCached, type FeatureOptions } from './options';
+
+export { DEFAULT_FEATURE_OPTIONS, resolveFeatureOptions, type FeatureOptions, type ResolvedFeatures } from './options';
+
+/** A dB mel spectrogram, mel-major: `data[m * frames + t]`. */
+export interface MelSpectrogram {
+  data: Float32Array;
+  /** [nMels, frames] */
+  shape: [number, number];
+}
+
+/** The model's input for one clip: chunk-major, `data[(c * nMels + m) * chunkFrames + t]`. */
+export interface MelChunks {
+  data: Float32Array;
+  /** [chunks, nMels, chunkFrames], [7, 128, 128] with the defaults. */
+  shape: [number, number, number];
+}
+
+/** Options of {@link melChunksBatch}. */
+export interface BatchOptions extends FeatureOptions {
+  /** Native threads to use. Default: the number of CPUs (at most the number of inputs). */
+  threads?: number;
+  /**
+   * `'reject'` (default): the promise rejects with the first failing input's EmoError
+   * (its `index` says which). `'return'`: failures are returned in place as EmoError values.
+   */
+  errors?: 'reject' | 'return';
+}
+
+/**
+ * The dB mel spectrogram of samples as given (no resampling, offset or padding).
+ *
+ * @param samples - mono samples at `options.sampleRate` (default 48 kHz), longer than nFft / 2.
+ * @throws {@link EmoError} `ERR_NON_FINITE_SAMPLES` or `ERR_TOO_SHORT`.
+ */
+export function melSpectrogram(samples: Float32Array, options?: FeatureOptions): MelSpectrogram {
+  if (!(samples instanceof Float32Array)) throw invalidType('samples', 'a Float32Array', samples);
+  const resolved = resolveCached(options);
+  const data = native.melSpectrogram(samples, resolved.native);
+  const nMels = resolved.native.nMels;
+  return { data, shape: [nMels, data.length / nMels] };
+}
+
+/**
+ * Turns one clip into the model's input: decode, resample to 48 kHz, mono, skip
+ * 0.5 s, trim/pad to 3 s, dB mel spectrogram (563 frames), 7 chunks of 128 frames.
+ *
+ * @param input - WAV bytes (Buffer/Uint8Array), or a Float32Array of mono samples at
+ *   `options.sampleRate`; the same offset and trim/pad apply to both.
+ * @returns `{ data, shape: [7, 128, 128] }` with the defaults.
+ * @throws {@link EmoError} for bad WAV data or NaN/Inf samples; TypeError/RangeError for misuse.
+ * @example
+ * const { data, shape } = melChunks(fs.readFileSync('03-01-05-02-01-01-01.wav'));
+ */
+export function melChunks(input: Uint8Array | Float32Array, options?: FeatureOptions): MelChunks {
+  const resolved = resolveCached(options);
+  const data = native.melChunks(checkClipInput('input', input), resolved.native);
+  return { data, shape: [...resolved.chunkShape] };
+}
+
+const BATCH_KEYS = ['threads', 'errors'] as const;
+
+/**
+ * {@link melChunks} for many clips on a native thread pool, off the event loop.
+ * Inputs are read in place (not copied) and kept alive until the promise settles;
+ * do not modify them meanwhile.
+ *
+ * @example
+ * const batch = await melChunksBatch(buffers, { threads: 2 });
+ */
+export async function melChunksBatch(inputs: ReadonlyArray<Uint8Array | Float32Array>, options?: BatchOptions): Promise<MelChunks[]>;
+export async function melChunksBatch(
+  inputs: ReadonlyArray<Uint8Array | Float32Array>,
+  options: BatchOptions & { errors: 'return' },
+): Promise<Array<MelChunks | EmoError>>;
+export async function melChunksBatch(
+  inputs: ReadonlyArray<Uint8Array | Float32Array>,
+  options?: BatchOptions,
+): Promise<Array<MelChunks | EmoError>> {
+  if (!Array.isArray(inputs)) throw invalidType('inputs', 'an array of WAV buffers or Float32Arrays', inputs);
+  const o = checkPlainObject('options', options);
+  checkKnownKeys('options', o, [...featureOptionKeys, ...BATCH_KEYS]);
+  const { threads: threadsOption, errors = 'reject', ...featureOptions } = o as BatchOptions;
+  const resolved = resolveCached(featureOptions);
+  const threads = threadsOption === undefined ? Math.max(1, os.availableParallelism()) : checkInteger('options.threads', threadsOption, 1, 256);
+  if (errors !== 'reject' && errors !== 'return') throw invalidRange('options.errors', "'reject' or 'return'", errors);
+  inputs.forEach((input, i) => checkClipInput(`inputs[${i}]`, input));
+  if (inputs.length === 0) return [];
+  const results = await native.melChunksBatch(inputs, resolved.native, Math.min(threads, inputs.length), errors === 'return');
+  return results.map((r) => (r instanceof EmoError ? r : { data: r, shape: [...resolved.chunkShape] }));
+}

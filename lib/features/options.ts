@@ -1,0 +1,124 @@
+import type { NativeConfig } from '../native';
+import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
+
+/**
+ * Options of the feature pipeline. Every field defaults to the reference
+ * pipeline's value (ARCHITECTURE.md), so `{}` gives the model's input features.
+ */
+export interface FeatureOptions {
+  /** Rate of the formatted clip and of the STFT, Hz. Default 48000. */
+  sampleRate?: number;
+  /** Audio skipped at the start, seconds. Default 0.5. */
+  offsetSeconds?: number;
+  /** Length of the formatted clip (trimmed or zero-padded), seconds. Default 3. */
+  durationSeconds?: number;
+  /** FFT size. Default 1024. */
+  nFft?: number;
+  /** Length of the periodic Hamming window, centred in the FFT frame. Default 512. */
+  winLength?: number;
+  /** Samples between frames. Default 256. */
+  hopLength?: number;
+  /** Mel bands (HTK scale, no normalisation). Default 128. */
+  nMels?: number;
+  /** Lowest filterbank frequency, Hz. Default 0. */
+  fMin?: number;
+  /** Highest filterbank frequency, Hz. Default sampleRate / 2. */
+  fMax?: number;
+  /** Power floor before log10. Default 1e-10 (-100 dB). */
+  amin?: number;
+  /** When set, dB values below (maximum - topDb) are raised to it. Default null (off). */
+  topDb?: number | null;
+  /** Frames per chunk. Default 128. */
+  chunkFrames?: number;
+  /** Frames between chunk starts. Default 64. */
+  chunkStride?: number;
+  /** Zero crossings of the resampling sinc on each side (torchaudio's lowpass_filter_width). Default 6. */
+  resampleLowpassFilterWidth?: number;
+  /** Resampling cut-off as a fraction of the lower Nyquist frequency. Default 0.99. */
+  resampleRolloff?: number;
+}
+
+/** The reference pipeline's numbers. */
+export const DEFAULT_FEATURE_OPTIONS = Object.freeze({
+  sampleRate: 48000,
+  offsetSeconds: 0.5,
+  durationSeconds: 3,
+  nFft: 1024,
+  winLength: 512,
+  hopLength: 256,
+  nMels: 128,
+  fMin: 0,
+  fMax: 24000,
+  amin: 1e-10,
+  topDb: null as number | null,
+  chunkFrames: 128,
+  chunkStride: 64,
+  resampleLowpassFilterWidth: 6,
+  resampleRolloff: 0.99,
+});
+
+const FEATURE_KEYS = Object.keys(DEFAULT_FEATURE_OPTIONS);
+
+/** A validated pipeline configuration: the native struct plus derived shapes. */
+export interface ResolvedFeatures {
+  native: NativeConfig;
+  /** Frames of the formatted clip's spectrogram. */
+  frames: number;
+  /** [chunks, nMels, chunkFrames]. */
+  chunkShape: [number, number, number];
+}
+
+/** Keys of FeatureOptions, for option objects that extend it. */
+export const featureOptionKeys: readonly string[] = FEATURE_KEYS;
+
+/**
+ * Validates options (TypeError for a wrong type, RangeError for a bad value) and
+ * fills in defaults. `extraKeys` are accepted and left for the caller.
+ */
+export function resolveFeatureOptions(options: unknown, name = 'options', extraKeys: readonly string[] = []): ResolvedFeatures {
+  const o = checkPlainObject(name, options);
+  checkKnownKeys(name, o, [...FEATURE_KEYS, ...extraKeys]);
+  const pick = <K extends keyof typeof DEFAULT_FEATURE_OPTIONS>(key: K): unknown => (o[key] === undefined ? DEFAULT_FEATURE_OPTIONS[key] : o[key]);
+
+  const sampleRate = checkInteger(`${name}.sampleRate`, pick('sampleRate'), 1000, 768000);
+  const offsetSeconds = checkNumber(`${name}.offsetSeconds`, pick('offsetSeconds'), 0, 86400);
+  const durationSeconds = checkNumber(`${name}.durationSeconds`, pick('durationSeconds'), 0, 3600);
+  const nFft = checkInteger(`${name}.nFft`, pick('nFft'), 2, 65536);
+  if (nFft % 2 !== 0) throw invalidRange(`${name}.nFft`, 'an even integer', nFft);
+  const winLength = checkInteger(`${name}.winLength`, pick('winLength'), 1, nFft);
+  const hopLength = checkInteger(`${name}.hopLength`, pick('hopLength'), 1, 1 << 20);
+  const nMels = checkInteger(`${name}.nMels`, pick('nMels'), 1, 4096);
+  const fMin = checkNumber(`${name}.fMin`, pick('fMin'), 0, sampleRate / 2);
+  const fMax = checkNumber(`${name}.fMax`, o.fMax === undefined ? sampleRate / 2 : o.fMax, 0, sampleRate / 2);
+  if (!(fMax > fMin)) throw invalidRange(`${name}.fMax`, `a frequency above fMin (${fMin} Hz)`, fMax);
+  const amin = checkNumber(`${name}.amin`, pick('amin'), Number.MIN_VALUE, 1);
+  const topDbValue = pick('topDb');
+  if (topDbValue !== null && typeof topDbValue !== 'number') throw invalidType(`${name}.topDb`, 'a non-negative number or null', topDbValue);
+  const topDb = topDbValue === null ? NaN : checkNumber(`${name}.topDb`, topDbValue, 0, 1000);
+  const chunkFrames = checkInteger(`${name}.chunkFrames`, pick('chunkFrames'), 1, 1 << 20);
+  const chunkStride = checkInteger(`${name}.chunkStride`, pick('chunkStride'), 1, 1 << 20);
+  const lowpassFilterWidth = checkInteger(`${name}.resampleLowpassFilterWidth`, pick('resampleLowpassFilterWidth'), 1, 64);
+  const rolloff = checkNumber(`${name}.resampleRolloff`, pick('resampleRolloff'), 0.01, 1);
+
+  const offset = Math.round(offsetSeconds * sampleRate);
+  const length = Math.round(durationSeconds * sampleRate);
+  if (length <= nFft / 2) throw invalidRange(`${name}.durationSeconds`, `a clip longer than nFft / 2 = ${nFft / 2} samples`, durationSeconds);
+  const frames = 1 + Math.floor(length / hopLength);
+  if (chunkFrames > frames) throw invalidRange(`${name}.chunkFrames`, `at most the clip's ${frames} frames`, chunkFrames);
+  const chunks = Math.floor((frames - chunkFrames) / chunkStride) + 1;
+
+  return {
+    native: {
+      sampleRate, offset, length, lowpassFilterWidth, rolloff, nFft, winLength, hopLength, nMels, fMin, fMax, amin, topDb, chunkFrames, chunkStride,
+    },
+    frames,
+    chunkShape: [chunks, nMels, chunkFrames],
+  };
+}
+
+const defaults = resolveFeatureOptions({});
+
+/** resolveFeatureOptions with the all-defaults case precomputed. */
+export function resolveCached(options: FeatureOptions | undefined, name = 'options', extraKeys: readonly string[] = []): ResolvedFeatures {
+  return options === undefined ? defaults : resolveFeatureOptions(options, name, extraKeys);
+}

@@ -1,0 +1,21 @@
+/**
+ * emo-native: speech emotion recognition for Node.js.
+ *
+ * Features: {@link melChunks} turns a WAV into the model's input, matching the
+ * torchaudio reference pipeline; the DSP runs in a native addon.
+ * @packageDocumentation
+ */
+export { EmoError, isEmoError, type EmoErrorCode } from './errors';
+export { decodeWav, prepareClip, type AudioInput, type DecodedAudio } from './audio';
+export {
+  DEFAULT_FEATURE_OPTIONS,
+  melChunks,
+  melChunksBatch,
+  melSpectrogram,
+  resolveFeatureOptions,
+  type BatchOptions,
+  type FeatureOptions,
+  type MelChunks,
+  type MelSpectrogram,
+  type ResolvedFeatures,
+} from './features';

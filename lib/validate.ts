@@ -1,0 +1,48 @@
+// One message style for every argument check, after sharp's lib/is:
+// "Expected <what> for <name> but received <value> of type <type>".
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}' of type string`;
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
+  return `${String(value)} of type ${typeof value}`;
+}
+
+/** The TypeError for a value of the wrong kind. */
+export function invalidType(name: string, expected: string, value: unknown): TypeError {
+  return new TypeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
+}
+
+/** The RangeError for a value of the right kind outside its range. */
+export function invalidRange(name: string, expected: string, value: unknown): RangeError {
+  return new RangeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
+}
+
+export function checkNumber(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidType(name, `a number between ${min} and ${max}`, value);
+  if (!(value >= min && value <= max)) throw invalidRange(name, `a number between ${min} and ${max}`, value);
+  return value;
+}
+
+export function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number') throw invalidType(name, `an integer between ${min} and ${max}`, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw invalidRange(name, `an integer between ${min} and ${max}`, value);
+  return value;
+}
+
+export function checkPlainObject(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidType(name, 'an options object', value);
+  return value as Record<string, unknown>;
+}
+
+/** Rejects keys an options object does not know, so a typo is not silently ignored. */
+export function checkKnownKeys(name: string, options: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const hint = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    throw new TypeError(`Unknown option '${key}' in ${name}${hint ? ` (did you mean '${hint}'?)` : ''}; known options: ${known.join(', ')}`);
+  }
+}

@@ -1,0 +1,158 @@
+#include "resample.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <tuple>
+#include <vector>
+
+namespace emo {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The polyphase form of torchaudio's kernel after dividing both rates by their gcd.
+struct Geometry {
+  int64_t orig = 0;  // input samples per period
+  int64_t next = 0;  // output samples per period (one kernel row each)
+  int64_t width = 0; // torchaudio's padding: ceil(lowpass_filter_width * orig / base)
+  double base = 0;   // cut-off in units of the reduced rates
+  int lowpassWidth = 6;
+
+  Geometry(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config) {
+    const int64_t g = std::gcd<int64_t, int64_t>(fromRate, toRate);
+    orig = fromRate / g;
+    next = toRate / g;
+    lowpassWidth = config.lowpassFilterWidth;
+    base = static_cast<double>(std::min(orig, next)) * config.rolloff;
+    width = static_cast<int64_t>(std::ceil(lowpassWidth * static_cast<double>(orig) / base));
+  }
+  int64_t taps() const { return 2 * width + orig; }
+};
+
+// Row j of the kernel, restricted to its non-zero taps: weights for padded
+// positions [first, first + size) of the row's 2*width + orig taps. Taps where
+// torchaudio clamps t to +-lowpass_filter_width are zero after its cast to
+// float32 (window cos^2(pi/2) ~ 4e-33 times sinc ~ 4e-17), so skipping them is exact.
+struct Row {
+  int64_t first = 0;
+  std::vector<float> weights;
+};
+
+Row computeRow(const Geometry& geo, int64_t j) {
+  Row row;
+  const double lw = geo.lowpassWidth;
+  const double scale = geo.base / static_cast<double>(geo.orig);
+  int64_t lo = -1;
+  int64_t hi = -1;
+  std::vector<float> all;
+  for (int64_t k = 0; k < geo.taps(); ++k) {
+    const double t = (static_cast<double>(k - geo.width) / geo.orig - static_cast<double>(j) / geo.next) * geo.base;
+    if (!(std::fabs(t) < lw)) continue;
+    if (lo < 0) lo = k;
+    hi = k + 1;
+  }
+  if (lo < 0) return row;
+  row.first = lo;
+  row.weights.resize(static_cast<size_t>(hi - lo));
+  for (int64_t k = lo; k < hi; ++k) {
+    const double t = (static_cast<double>(k - geo.width) / geo.orig - static_cast<double>(j) / geo.next) * geo.base;
+    const double window = std::cos(t * kPi / lw / 2.0);
+    const double sinc = t == 0.0 ? 1.0 : std::sin(t * kPi) / (t * kPi);
+    row.weights[static_cast<size_t>(k - lo)] = static_cast<float>(sinc * window * window * scale);
+  }
+  return row;
+}
+
+struct Table {
+  Geometry geo;
+  std::vector<Row> rows;
+};
+
+// Tables are small for usual rate pairs (44.1k -> 48k: 160 rows of ~13 taps) and
+// shared by all threads. Rate pairs with a huge reduced period (e.g. 44 099 Hz)
+// get no table: their rows are computed per output instead of filling memory.
+constexpr int64_t kMaxTableWeights = 1 << 22;
+
+std::shared_ptr<const Table> tableFor(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config) {
+  using Key = std::tuple<uint32_t, uint32_t, int, double>;
+  static std::mutex mutex;
+  static std::map<Key, std::shared_ptr<const Table>> cache;
+  const Key key{fromRate, toRate, config.lowpassFilterWidth, config.rolloff};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  Geometry geo(fromRate, toRate, config);
+  const int64_t approxTaps = static_cast<int64_t>(std::ceil(2.0 * geo.lowpassWidth * geo.orig / geo.base)) + 2;
+  if (geo.next * approxTaps > kMaxTableWeights) return nullptr;
+  auto table = std::make_shared<Table>(Table{geo, {}});
+  table->rows.reserve(static_cast<size_t>(geo.next));
+  for (int64_t j = 0; j < geo.next; ++j) table->rows.push_back(computeRow(geo, j));
+  std::lock_guard<std::mutex> lock(mutex);
+  if (cache.size() >= 32) cache.clear();  // bounded: a server seeing many odd rates must not grow forever
+  cache.emplace(key, table);
+  return table;
+}
+
+inline float applyRow(const Row& row, const float* x, size_t available, int64_t start) {
+  // start: input index of the row's first non-zero tap
+  const int64_t size = static_cast<int64_t>(row.weights.size());
+  const float* w = row.weights.data();
+  float sum = 0.0f;
+  if (start >= 0 && start + size <= static_cast<int64_t>(available)) {
+    const float* px = x + start;
+    for (int64_t k = 0; k < size; ++k) sum += w[k] * px[k];
+    return sum;
+  }
+  for (int64_t k = 0; k < size; ++k) {
+    const int64_t i = start + k;
+    if (i >= 0 && i < static_cast<int64_t>(available)) sum += w[k] * x[i];
+  }
+  return sum;
+}
+
+}  // namespace
+
+size_t resampleInputEnd(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config, size_t outputEnd) {
+  if (outputEnd == 0) return 0;
+  const Geometry geo(fromRate, toRate, config);
+  const int64_t lastBlock = static_cast<int64_t>(outputEnd - 1) / geo.next;
+  return static_cast<size_t>(lastBlock * geo.orig + geo.taps() - geo.width);
+}
+
+Status resampleRange(const float* x, size_t available, size_t length, uint32_t fromRate, uint32_t toRate,
+                     const ResampleConfig& config, size_t first, size_t count, float* out) {
+  if (fromRate == 0 || toRate == 0 || config.lowpassFilterWidth <= 0 || !(config.rolloff > 0.0) || config.rolloff > 1.0)
+    return Status::error(Code::InvalidConfig, "invalid resampling configuration");
+  if (fromRate == toRate) {
+    for (size_t i = 0; i < count; ++i) out[i] = first + i < available ? x[first + i] : 0.0f;
+    return Status::success();
+  }
+  const Geometry geo(fromRate, toRate, config);
+  const size_t targetLength = static_cast<size_t>(std::ceil(static_cast<double>(geo.next) * static_cast<double>(length) / static_cast<double>(geo.orig)));
+  const std::shared_ptr<const Table> table = tableFor(fromRate, toRate, config);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t n = first + i;
+    if (n >= targetLength) {
+      out[i] = 0.0f;
+      continue;
+    }
+    const int64_t block = static_cast<int64_t>(n) / geo.next;
+    const int64_t phase = static_cast<int64_t>(n) % geo.next;
+    if (table) {
+      const Row& row = table->rows[static_cast<size_t>(phase)];
+      out[i] = applyRow(row, x, available, block * geo.orig + row.first - geo.width);
+    } else {
+      const Row row = computeRow(geo, phase);
+      out[i] = applyRow(row, x, available, block * geo.orig + row.first - geo.width);
+    }
+  }
+  return Status::success();
+}
+
+}  // namespace emo
