@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { EmoError } from '../errors';
+import { FEATURES_USAGE, runFeatures } from './features';
+import { UsageError } from './usage';
+
+const USAGE = `emo — speech emotion recognition for Node.js
+
+Usage: emo <command> [options]
+
+Commands:
+  features <wav or dir...>   compute the model's input features; --png draws them
+
+Run 'emo <command> --help' for a command's options.
+
+${FEATURES_USAGE}`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  features: runFeatures,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(`unknown command '${command}'`, USAGE);
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`emo: ${error.message}\n\n${error.usage}\n`);
+      process.exitCode = 2;
+    } else if (error instanceof EmoError || error instanceof TypeError || error instanceof RangeError) {
+      process.stderr.write(`emo: ${error.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`emo: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

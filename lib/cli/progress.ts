@@ -1,0 +1,63 @@
+/**
+ * A one-line progress bar on stderr: count, rate, ETA. Silent when stderr is
+ * not a terminal (logs and CI stay clean) unless forced.
+ */
+export class ProgressBar {
+  private done = 0;
+  private readonly started = process.hrtime.bigint();
+  private lastDraw = 0;
+  private readonly enabled: boolean;
+
+  constructor(
+    private readonly total: number,
+    private readonly label: string,
+    options: { enabled?: boolean; unit?: string } = {},
+  ) {
+    this.enabled = options.enabled ?? Boolean(process.stderr.isTTY);
+    this.unit = options.unit ?? 'items';
+  }
+
+  private readonly unit: string;
+
+  /** Marks `n` more items done. */
+  tick(n = 1): void {
+    this.done += n;
+    const now = Date.now();
+    if (this.enabled && (now - this.lastDraw > 100 || this.done >= this.total)) {
+      this.lastDraw = now;
+      this.draw();
+    }
+  }
+
+  /** Prints a line above the bar without breaking it. */
+  log(line: string): void {
+    if (this.enabled) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(`${line}\n`);
+    if (this.enabled && this.done < this.total) this.draw();
+  }
+
+  /** Clears the bar. */
+  finish(): void {
+    if (this.enabled) process.stderr.write('\r\x1b[2K');
+  }
+
+  private draw(): void {
+    const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
+    const rate = seconds > 0 ? this.done / seconds : 0;
+    const eta = rate > 0 ? (this.total - this.done) / rate : 0;
+    const width = 28;
+    const filled = this.total > 0 ? Math.round((width * this.done) / this.total) : width;
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    process.stderr.write(`\r\x1b[2K${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatDuration(eta)}`);
+  }
+}
+
+/** "1h02m", "3m05s", "12.3s". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
+}

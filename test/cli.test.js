@@ -1,0 +1,101 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli', 'main.js');
+const wavDir = path.join(__dirname, 'fixtures', 'wav');
+const golden = (name) => {
+  const bytes = zlib.gunzipSync(fs.readFileSync(path.join(__dirname, 'fixtures', 'golden', name)));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+};
+
+function emo(args, options = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: options.cwd ?? root });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function pngSize(file) {
+  const png = fs.readFileSync(file);
+  assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'PNG signature');
+  assert.equal(png.toString('latin1', 12, 16), 'IHDR');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+describe('emo features', () => {
+  let tmp;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-cli-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('prints shape and dB range per file as JSON lines, matching torchaudio', () => {
+    const { code, stdout } = emo(['features', path.join(wavDir, '48000hz_s16_mono.wav'), '--json']);
+    assert.equal(code, 0);
+    const [line] = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(line.shape, [7, 128, 128]);
+    // The range the chunks cover (frames 0..511) of torchaudio's spectrogram.
+    const mel = golden('48000hz_s16_mono.mel.f32.gz');
+    let min = Infinity;
+    let max = -Infinity;
+    for (let m = 0; m < 128; m++)
+      for (let t = 0; t < 512; t++) {
+        min = Math.min(min, mel[m * 563 + t]);
+        max = Math.max(max, mel[m * 563 + t]);
+      }
+    assert.ok(Math.abs(line.minDb - min) < 0.01 && Math.abs(line.maxDb - max) < 0.01, `${line.minDb}..${line.maxDb} vs ${min}..${max}`);
+  });
+
+  it('prints a readable table by default', () => {
+    const { code, stdout } = emo(['features', path.join(wavDir, '8000hz_s16_mono.wav')]);
+    assert.equal(code, 0);
+    assert.match(stdout, /shape\s+dB min\s+dB max/);
+    assert.match(stdout, /8000hz_s16_mono\.wav\s+7x128x128\s+-?\d+\.\d/);
+  });
+
+  it('draws the chunked mel spectrogram with --png', () => {
+    const out = path.join(tmp, 'features.png');
+    const { code } = emo(['features', path.join(wavDir, '48000hz_s16_mono.wav'), '--png', out]);
+    assert.equal(code, 0);
+    const { width, height } = pngSize(out);
+    assert.ok(width > 7 * 128 && height > 128, `${width}x${height}`);
+    assert.deepEqual(fs.readdirSync(tmp), ['features.png'], 'no temporary files left behind');
+  });
+
+  it('walks directories, writes one PNG per file into a --png directory, reports bad files and carries on', () => {
+    const dir = path.join(tmp, 'in');
+    fs.mkdirSync(path.join(dir, 'nested'), { recursive: true });
+    fs.copyFileSync(path.join(wavDir, '16000hz_s16_mono.wav'), path.join(dir, 'a.wav'));
+    fs.writeFileSync(path.join(dir, 'b.WAV'), 'this is not a wav file');
+    fs.copyFileSync(path.join(wavDir, '22050hz_s16_mono.wav'), path.join(dir, 'nested', 'c.wav'));
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+    const pngDir = path.join(tmp, 'png');
+    const { code, stdout, stderr } = emo(['features', dir, '--json', '--png', pngDir]);
+    assert.equal(code, 1, 'exit code 1 when a file failed');
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 3);
+    const bad = lines.find((l) => l.error);
+    assert.equal(path.basename(bad.file), 'b.WAV');
+    assert.equal(bad.error.code, 'ERR_WAV_NOT_RIFF');
+    assert.match(stderr, /b\.WAV: .*not a WAV file.*ERR_WAV_NOT_RIFF/);
+    assert.deepEqual(fs.readdirSync(pngDir).sort(), ['a.png', 'c.png']);
+  });
+
+  it('reports a missing file with its path', () => {
+    const { code, stderr } = emo(['features', path.join(tmp, 'missing.wav')]);
+    assert.equal(code, 1);
+    assert.match(stderr, /missing\.wav.*ERR_FILE_READ/);
+  });
+
+  it('exits 2 with usage on a wrong command line', () => {
+    for (const args of [['features'], ['features', '--bogus', 'x.wav'], ['nope'], []]) {
+      const { code, stderr, stdout } = emo(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr + stdout, /Usage: emo/);
+    }
+  });
+});
