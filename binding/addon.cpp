@@ -8,6 +8,7 @@
 #include "../src/mel.hpp"
 #include "../src/pipeline.hpp"
 #include "../src/wav.hpp"
+#include "augment.hpp"
 #include "batch.hpp"
 #include "glue.hpp"
 
@@ -113,6 +114,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("melSpectrogram", Napi::Function::New<MelSpectrogram>(env, "melSpectrogram"));
   exports.Set("melChunks", Napi::Function::New<MelChunks>(env, "melChunks"));
   exports.Set("melChunksBatch", Napi::Function::New<MelChunksBatch>(env, "melChunksBatch"));
+  exports.Set("addNoise", Napi::Function::New<AddNoise>(env, "addNoise"));
+  exports.Set("timeStretch", Napi::Function::New<TimeStretch>(env, "timeStretch"));
+  exports.Set("preemphasis", Napi::Function::New<Preemphasis>(env, "preemphasis"));
+  exports.Set("expand", Napi::Function::New<Expand>(env, "expand"));
   return exports;
 }
 

@@ -19,3 +19,5 @@ export {
   type MelSpectrogram,
   type ResolvedFeatures,
 } from './features';
+export * as augment from './augment';
+export type { ExpandDraws, ExpandOptions, ExpandedClip, TimeStretchOptions } from './augment';

@@ -42,6 +42,19 @@ export interface NativeBinding {
     threads: number,
     collectErrors: boolean,
   ): Promise<Array<Float32Array | EmoError>>;
+  addNoise(samples: Float32Array, snrDb: number, seed: number): Float32Array;
+  timeStretch(samples: Float32Array, rate: number, sampleRate: number): Float32Array;
+  preemphasis(samples: Float32Array, coef: number): Float32Array;
+  expand(
+    samples: Float32Array,
+    seed: number,
+    snrLo: number,
+    snrHi: number,
+    rateLo: number,
+    rateHi: number,
+    coef: number,
+    sampleRate: number,
+  ): { variants: [Float32Array, Float32Array, Float32Array, Float32Array]; snrDb: number; rate: number };
 }
 
 function load(): NativeBinding {

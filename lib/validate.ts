@@ -42,7 +42,20 @@ export function checkPlainObject(name: string, value: unknown): Record<string, u
 export function checkKnownKeys(name: string, options: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
-    const hint = known.find((k) => k.toLowerCase() === key.toLowerCase());
+    const hint = known.find((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
     throw new TypeError(`Unknown option '${key}' in ${name}${hint ? ` (did you mean '${hint}'?)` : ''}; known options: ${known.join(', ')}`);
   }
+}
+
+/** Levenshtein distance, for "did you mean" hints on misspelt option names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
 }
