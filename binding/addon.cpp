@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../src/half.hpp"
 #include "../src/mel.hpp"
 #include "../src/pipeline.hpp"
 #include "../src/wav.hpp"
@@ -102,6 +103,29 @@ Napi::Value MelChunks(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// floatToHalf(values: Float32Array) -> Uint16Array of IEEE binary16 bits
+Napi::Value FloatToHalf(const Napi::CallbackInfo& info) {
+  InputView input = viewInput(info[0], "values");
+  if (input.kind != InputView::Kind::Samples) throw Napi::TypeError::New(info.Env(), "Expected a Float32Array for values");
+  Napi::Uint16Array out = Napi::Uint16Array::New(info.Env(), input.sampleCount);
+  floatToHalf(input.samples, input.sampleCount, out.Data());
+  return out;
+}
+
+// halfToFloat(bits: Uint16Array, out: Float32Array) -> out (same length)
+Napi::Value HalfToFloat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw Napi::TypeError::New(env, "Expected a Uint16Array for bits");
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(env, "Expected a Float32Array for out");
+  Napi::Uint16Array bits = info[0].As<Napi::Uint16Array>();
+  Napi::Float32Array out = info[1].As<Napi::Float32Array>();
+  if (bits.ElementLength() != out.ElementLength()) throw Napi::RangeError::New(env, "bits and out must have the same length");
+  halfToFloat(bits.Data(), bits.ElementLength(), out.Data());
+  return out;
+}
+
 }  // namespace
 
 // Node-API addons are context-aware: Init runs once per environment (main
@@ -118,6 +142,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("timeStretch", Napi::Function::New<TimeStretch>(env, "timeStretch"));
   exports.Set("preemphasis", Napi::Function::New<Preemphasis>(env, "preemphasis"));
   exports.Set("expand", Napi::Function::New<Expand>(env, "expand"));
+  exports.Set("floatToHalf", Napi::Function::New<FloatToHalf>(env, "floatToHalf"));
+  exports.Set("halfToFloat", Napi::Function::New<HalfToFloat>(env, "halfToFloat"));
   return exports;
 }
 

@@ -18,7 +18,12 @@ export type EmoErrorCode =
   | 'ERR_TOO_SHORT'
   | 'ERR_INVALID_CONFIG'
   | 'ERR_NATIVE_LOAD'
-  | 'ERR_FILE_READ';
+  | 'ERR_FILE_READ'
+  | 'ERR_DATASET_NOT_FOUND'
+  | 'ERR_DATASET_EMPTY'
+  | 'ERR_CACHE_CORRUPT'
+  | 'ERR_CACHE_STALE'
+  | 'ERR_MISSING_TOOL';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

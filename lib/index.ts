@@ -21,3 +21,4 @@ export {
 } from './features';
 export * as augment from './augment';
 export type { ExpandDraws, ExpandOptions, ExpandedClip, TimeStretchOptions } from './augment';
+export * as dataset from './data';

@@ -42,6 +42,8 @@ export interface NativeBinding {
     threads: number,
     collectErrors: boolean,
   ): Promise<Array<Float32Array | EmoError>>;
+  floatToHalf(values: Float32Array): Uint16Array;
+  halfToFloat(bits: Uint16Array, out: Float32Array): Float32Array;
   addNoise(samples: Float32Array, snrDb: number, seed: number): Float32Array;
   timeStretch(samples: Float32Array, rate: number, sampleRate: number): Float32Array;
   preemphasis(samples: Float32Array, coef: number): Float32Array;

@@ -91,6 +91,28 @@ describe('emo features', () => {
     assert.match(stderr, /missing\.wav.*ERR_FILE_READ/);
   });
 
+  it('builds a feature cache for a dataset folder with --cache, then reuses it', () => {
+    const corpus = path.join(tmp, 'corpus');
+    for (const actor of ['01', '19', '21']) {
+      fs.mkdirSync(path.join(corpus, `Actor_${actor}`), { recursive: true });
+      for (const emotion of ['01', '05']) fs.copyFileSync(path.join(wavDir, '16000hz_s16_mono.wav'), path.join(corpus, `Actor_${actor}`, `03-01-${emotion}-01-01-01-${actor}.wav`));
+    }
+    const cache = path.join(tmp, 'features.cache');
+    const first = emo(['features', corpus, '--cache', cache]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /built .*12 records, float16/);
+    assert.match(first.stdout, /train 2 clips x 4 variants = 8 records \(actors 1\)/);
+    assert.match(first.stdout, /val {3}2 clips \(actors 19\)/);
+    const again = emo(['features', corpus, '--cache', cache]);
+    assert.match(again.stdout, /reused .*up to date/);
+    const other = emo(['features', corpus, '--cache', cache, '--split', 'actors:1/19']);
+    assert.match(other.stdout, /built .*other options/);
+    assert.match(other.stdout, /test {2}2 clips \(actors 1\)/);
+    assert.deepEqual(fs.readdirSync(tmp).sort(), ['corpus', 'features.cache']);
+    assert.equal(emo(['features', corpus, wavDir, '--cache', cache]).code, 2);
+    assert.equal(emo(['features', corpus, '--split', 'default']).code, 2);
+  });
+
   it('exits 2 with usage on a wrong command line', () => {
     for (const args of [['features'], ['features', '--bogus', 'x.wav'], ['nope'], []]) {
       const { code, stderr, stdout } = emo(args);

@@ -1,13 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EmoError } from '../errors';
+import { ensureFeatureCache, formatActors, type FeatureCacheOptions } from '../data';
 import { melChunksBatch, resolveFeatureOptions, type MelChunks } from '../features';
 import { renderMelChunksPng } from '../plot';
 import { collectWavFiles, writeFileAtomic } from './files';
 import { ProgressBar } from './progress';
+import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
 import { parseCommandLine, UsageError } from './usage';
 
 export const FEATURES_USAGE = `Usage: emo features <wav or dir...> [--json] [--png out.png] [--top-db N] [--threads N]
+       emo features <dataset dir> --cache FILE [--split SPEC] [--augment-seed N] [--dtype float16|float32]
 
 Computes the model's input features (7 x 128 x 128 dB mel chunks) of each WAV and
 prints its shape and dB range. Directories are searched recursively for .wav files.
@@ -17,6 +20,13 @@ prints its shape and dB range. Directories are searched recursively for .wav fil
                  directory that receives <name>.png for each
   --top-db N     floor the dB values at (maximum - N)
   --threads N    native threads (default: all CPUs)
+
+With --cache, the argument is a RAVDESS-style folder: its clips are indexed and split
+by actor, and the features of every clip (training clips also in their 3 augmented
+variants) are written to FILE for training; an up-to-date FILE is reused.
+  --split SPEC   ${SPLIT_SPEC_HELP}
+  --augment-seed N  seed of the training augmentation (default 1)
+  --dtype T      float16 (default, half the size) or float32 (exact)
 
 Bad files are reported (path and reason) and skipped; the exit code is 1 if any failed.`;
 
@@ -53,6 +63,10 @@ export async function runFeatures(argv: string[]): Promise<number> {
       png: { type: 'string' },
       'top-db': { type: 'string' },
       threads: { type: 'string' },
+      cache: { type: 'string' },
+      split: { type: 'string' },
+      'augment-seed': { type: 'string' },
+      dtype: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     FEATURES_USAGE,
@@ -65,6 +79,19 @@ export async function runFeatures(argv: string[]): Promise<number> {
   const featureOptions = values['top-db'] === undefined ? {} : { topDb: Number(values['top-db']) };
   const pipeline = resolveFeatureOptions(featureOptions, '--top-db');
   const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (values.cache !== undefined) {
+    if (positionals.length !== 1) throw new UsageError('--cache takes exactly one dataset folder', FEATURES_USAGE);
+    return runCache(positionals[0] as string, values.cache, {
+      features: featureOptions,
+      split: parseSplitSpec(values.split, FEATURES_USAGE),
+      augmentSeed: values['augment-seed'] === undefined ? undefined : Number(values['augment-seed']),
+      dtype: values.dtype as 'float16' | 'float32' | undefined,
+      threads,
+    });
+  }
+  for (const flag of ['split', 'augment-seed', 'dtype'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} needs --cache`, FEATURES_USAGE);
+  }
 
   const files = collectWavFiles(positionals);
   if (files.length === 0) throw new UsageError(`no .wav files found in ${positionals.join(', ')}`, FEATURES_USAGE);
@@ -119,6 +146,37 @@ export async function runFeatures(argv: string[]): Promise<number> {
   if (!values.json) printTable(rows);
   if (failures > 0) process.stderr.write(`${failures} of ${files.length} files failed\n`);
   return failures > 0 ? 1 : 0;
+}
+
+async function runCache(dir: string, file: string, options: FeatureCacheOptions): Promise<number> {
+  let progress: ProgressBar | undefined;
+  let progressDone = 0;
+  const { cache, rebuilt, reason } = await ensureFeatureCache(dir, file, {
+    ...options,
+    onProgress: (done, total) => {
+      progress ??= new ProgressBar(total, 'features', { unit: 'clips' });
+      progress.tick(done - progressDone);
+      progressDone = done;
+    },
+  });
+  progress?.finish();
+  try {
+    const h = cache.header;
+    const count = (split: string) => h.entries.filter((e) => e.split === split).length;
+    const records = (split: string) => h.entries.filter((e) => e.split === split).reduce((n, e) => n + e.variants, 0);
+    const mb = (fs.statSync(file).size / 2 ** 20).toFixed(1);
+    process.stdout.write(
+      `${rebuilt ? `built ${file} (${reason}) in ${h.buildSeconds.toFixed(1)} s` : `reused ${file} (up to date)`}: ${h.recordCount} records, ${h.dtype}, ${mb} MiB\n` +
+        `  train ${count('train')} clips x 4 variants = ${records('train')} records (actors ${formatActors(h.split.train)})\n` +
+        `  val   ${count('val')} clips (actors ${formatActors(h.split.val)})\n` +
+        `  test  ${count('test')} clips (actors ${formatActors(h.split.test)})\n`,
+    );
+    for (const f of h.failed) process.stderr.write(`error: ${f.path}: ${f.message} (${f.code})\n`);
+    if (h.skipped.length > 0) process.stderr.write(`${h.skipped.length} .wav files are not RAVDESS speech clips and were skipped (e.g. ${h.skipped[0]?.path}: ${h.skipped[0]?.reason})\n`);
+    return h.failed.length > 0 ? 1 : 0;
+  } finally {
+    cache.close();
+  }
 }
 
 function report(progress: ProgressBar, json: boolean | undefined, file: string, error: EmoError): void {

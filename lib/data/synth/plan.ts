@@ -1,0 +1,287 @@
+/**
+ * What the synthetic corpus says and how: the actors' voices, the emotions'
+ * prosody, and the per-clip plan derived from them with seeded jitter.
+ *
+ * Design goal: a classifier trained on some actors must recognise the emotion
+ * of unseen actors, so each emotion has several cues that survive a change of
+ * voice (relative pitch and pitch range, contour, rate, loudness, and a voice
+ * quality made with sox: distortion, tremor, muffling, nasality, brightness),
+ * while the actors differ in timbre, accent, base pitch and speed. Every cue
+ * is scaled by one strength factor, so the strong intensity (02) is the same
+ * prosody pushed further, and actors differ a little in how expressive they are.
+ */
+import { EMOTIONS, type Emotion } from '../ravdess';
+import { Rng } from './prng';
+
+/** The two RAVDESS statements, split where the contour changes (subject | place). */
+export const STATEMENTS = [
+  ['Kids are talking', 'by the door'],
+  ['Dogs are sitting', 'by the door'],
+] as const;
+
+/** Output format: RAVDESS's 48 kHz mono 16-bit PCM. */
+export const SAMPLE_RATE = 48000;
+
+/** RAVDESS has 24 actors, and the file names have room for no more. */
+export const MAX_ACTORS = 24;
+
+/** Strength factor of intensity 02 relative to intensity 01. */
+export const STRONG = 1.7;
+
+/** Speech level of a neutral clip, dBFS RMS over voiced frames (quiet, like studio recordings). */
+const NEUTRAL_LEVEL_DB = -26;
+
+/** One actor's voice. */
+export interface ActorVoice {
+  actor: number;
+  sex: 'male' | 'female';
+  /** espeak-ng voice: language/accent + variant. */
+  voice: string;
+  /** espeak-ng base pitch, 0–99. */
+  pitch: number;
+  /** espeak-ng base speed, words per minute. */
+  speed: number;
+  /** Speech level offset from the emotion's level, dB (distance to the microphone). */
+  levelDb: number;
+  /** How far this actor pushes every emotion: multiplies the emotion's strength. */
+  expressiveness: number;
+  /** Room-noise floor, dBFS RMS. */
+  noiseDb: number;
+  /** Share of white noise in the room noise (the rest is brown, low-frequency rumble). */
+  noiseWhite: number;
+}
+
+// Variants chosen for clearly male / female voices with the standard synthesiser
+// (no robots, whispers or klatt voices, which would be identity cues stronger than emotion).
+const MALE_VARIANTS = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'Andy', 'Denis', 'Lee', 'travis'];
+const FEMALE_VARIANTS = ['f1', 'f2', 'f3', 'f4', 'f5', 'Alicia', 'Andrea', 'Annie', 'anika', 'aunty', 'belinda', 'steph'];
+// 'en' is British English; 'en-gb' would not take a variant.
+const ACCENTS = ['en', 'en-us', 'en-gb-scotland', 'en-gb-x-rp', 'en-us-nyc', 'en-gb-x-gbclan', 'en-029', 'en-gb-x-gbcwmd'];
+
+/** The voices of actors 1..count; odd actors are male, even actors female (RAVDESS convention). */
+export function actorVoices(seed: number, count: number): ActorVoice[] {
+  const voices: ActorVoice[] = [];
+  for (let actor = 1; actor <= count; actor++) {
+    const rng = new Rng(seed, `actor:${actor}`);
+    const male = actor % 2 === 1;
+    const g = (actor - 1) >> 1;
+    const variant = (male ? MALE_VARIANTS : FEMALE_VARIANTS)[g] as string;
+    const accent = ACCENTS[(g + (male ? 0 : 3)) % ACCENTS.length] as string;
+    voices.push({
+      actor,
+      sex: male ? 'male' : 'female',
+      voice: `${accent}+${variant}`,
+      pitch: rng.int(38, 60),
+      speed: rng.int(155, 190),
+      levelDb: round(rng.uniform(-1.5, 1.5), 2),
+      expressiveness: round(rng.uniform(0.85, 1.15), 3),
+      noiseDb: round(rng.uniform(-66, -58), 2),
+      noiseWhite: round(rng.uniform(0.3, 0.8), 3),
+    });
+  }
+  return voices;
+}
+
+/** An emotion's cues at strength 1 (intensity 01, an average actor); neutral is all zeros. */
+interface EmotionProfile {
+  /** Pitch change, espeak-ng -p units (about 1% of F0 each). */
+  pitch: number;
+  /** Pitch range change, percent points of the voice's range (SSML range; 100 = voice default). */
+  range: number;
+  /** Speaking rate factor. */
+  rate: number;
+  /** Loudness change, dB. */
+  levelDb: number;
+  /** Pitch of the subject and of the place phrase, percent (the contour). */
+  head: number;
+  tail: number;
+  /** Rate factor of the subject phrase (a drawn-out first word). */
+  headRate: number;
+  /** Rate factor of the place phrase (a slowed, emphatic ending). */
+  tailRate: number;
+  /** Final punctuation: espeak-ng's statement, exclamation or question intonation. */
+  punctuation: '.' | '!' | '?';
+  /** Pause between words, espeak-ng -g units (10 ms). */
+  wordGap: number;
+  /** Voice quality: sox effects for strength k. */
+  effects(k: number): string[][];
+}
+
+const PROFILES: Record<Emotion, EmotionProfile> = {
+  neutral: { pitch: 0, range: 0, rate: 1, levelDb: 0, head: 0, tail: 0, headRate: 1, tailRate: 1, punctuation: '.', wordGap: 0, effects: () => [] },
+  // Soft and relaxed: a bit lower and flatter, slower, quieter, muffled, a touch of room.
+  calm: {
+    pitch: -5, range: -35, rate: 0.88, levelDb: -5, head: 0, tail: -4, headRate: 1, tailRate: 0.95, punctuation: '.', wordGap: 1,
+    effects: (k) => [['lowpass', '-2', hz(4200 - 700 * k)], ['reverb', num(8 * k), '60', '30']],
+  },
+  // High, lilting, a little fast and loud, bright.
+  happy: {
+    pitch: 12, range: 70, rate: 1.08, levelDb: 3, head: 8, tail: 4, headRate: 1, tailRate: 1, punctuation: '!', wordGap: 0,
+    effects: (k) => [['treble', num(4 * k), '3000']],
+  },
+  // Low, monotone, slow with pauses, quiet, dull, falling.
+  sad: {
+    pitch: -10, range: -60, rate: 0.78, levelDb: -8, head: 4, tail: -12, headRate: 1, tailRate: 0.9, punctuation: '.', wordGap: 2,
+    effects: (k) => [['lowpass', '-2', hz(2600 / Math.sqrt(k))]],
+  },
+  // Raised, wide, fast, loudest, harsh (distortion adds energy above the synthesiser's band).
+  angry: {
+    pitch: 6, range: 50, rate: 1.1, levelDb: 8, head: 6, tail: -6, headRate: 1, tailRate: 0.9, punctuation: '!', wordGap: 0,
+    effects: (k) => [['overdrive', num(8 + 8 * k), '20'], ['treble', num(2 * k), '3000']],
+  },
+  // Highest and fastest, trembling (amplitude tremor), thin, rising uncertainly.
+  fearful: {
+    pitch: 18, range: 10, rate: 1.22, levelDb: -1, head: 0, tail: 10, headRate: 1.05, tailRate: 1, punctuation: '?', wordGap: 0,
+    effects: (k) => [['tremolo', num(6 + 1.5 * k), num(30 + 20 * k)], ['highpass', hz(150 + 150 * k)]],
+  },
+  // Low, slow, drawn-out first word, falling, nasal.
+  disgust: {
+    pitch: -8, range: 40, rate: 0.84, levelDb: -1, head: 8, tail: -14, headRate: 0.8, tailRate: 1, punctuation: '.', wordGap: 3,
+    effects: (k) => [['equalizer', '1200', '1.5q', num(6 + 4 * k)], ['bass', num(-4 * k)]],
+  },
+  // High, widest range, a big rise on the slowed last phrase.
+  surprised: {
+    pitch: 14, range: 90, rate: 0.98, levelDb: 4, head: -6, tail: 35, headRate: 1, tailRate: 0.85, punctuation: '?', wordGap: 0,
+    effects: (k) => [['treble', num(2 * k), '4000']],
+  },
+};
+
+/** Resolved prosody of one clip (or of an emotion at an intensity, for the manifest). */
+export interface Prosody {
+  /** espeak-ng -p, 0–99. */
+  pitch: number;
+  /** SSML pitch range, percent of the voice's default, 0–200. */
+  range: number;
+  /** espeak-ng -s, words per minute. */
+  speed: number;
+  /** espeak-ng -g. */
+  wordGap: number;
+  /** Subject / place phrase pitch (percent) and rate (percent). */
+  head: { pitch: number; rate: number };
+  tail: { pitch: number; rate: number };
+  punctuation: string;
+  /** Speech level, dBFS RMS over voiced frames. */
+  levelDb: number;
+  /** sox effects after resampling to 48 kHz. */
+  effects: string[][];
+}
+
+/** Prosody of `emotion` at strength `k` for a voice with the given base pitch and speed. */
+export function prosody(emotion: Emotion, k: number, base: { pitch: number; speed: number; levelDb: number }): Prosody {
+  const p = PROFILES[emotion];
+  return {
+    pitch: clamp(Math.round(base.pitch + p.pitch * k), 0, 99),
+    range: clamp(Math.round(100 + p.range * k), 0, 200),
+    speed: clamp(Math.round(base.speed * p.rate ** k), 80, 450),
+    wordGap: Math.round(p.wordGap * k),
+    head: { pitch: Math.round(p.head * k), rate: Math.round(100 * p.headRate ** k) },
+    tail: { pitch: Math.round(p.tail * k), rate: Math.round(100 * p.tailRate ** k) },
+    punctuation: p.punctuation,
+    levelDb: round(NEUTRAL_LEVEL_DB + base.levelDb + p.levelDb * k, 2),
+    effects: p.effects(k),
+  };
+}
+
+/** The emotion table for the manifest: each emotion at each intensity, for a neutral reference voice. */
+export function prosodyTable(): Record<string, Record<string, Prosody>> {
+  const table: Record<string, Record<string, Prosody>> = {};
+  for (const [i, emotion] of EMOTIONS.entries()) {
+    const row: Record<string, Prosody> = {};
+    for (const intensity of i === 0 ? [1] : [1, 2]) row[`0${intensity}`] = prosody(emotion, intensity === 2 ? STRONG : 1, { pitch: 50, speed: 175, levelDb: 0 });
+    table[emotion] = row;
+  }
+  return table;
+}
+
+/** Everything needed to render one clip. */
+export interface ClipPlan {
+  /** Path relative to the corpus root, e.g. `Actor_01/03-01-05-02-01-02-01.wav`. */
+  file: string;
+  actor: ActorVoice;
+  emotion: Emotion;
+  intensity: number;
+  statement: number;
+  repetition: number;
+  prosody: Prosody;
+  /** Leading and minimum trailing silence, seconds. */
+  leadSeconds: number;
+  trailSeconds: number;
+  /** Shortest clip, seconds (short utterances get longer trailing silence, like the real recordings). */
+  minSeconds: number;
+  /** Seed of the clip's own noise. */
+  noiseSeed: number;
+}
+
+/** RAVDESS file name of a speech, audio-only clip. */
+export function ravdessName(emotion: number, intensity: number, statement: number, repetition: number, actor: number): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `03-01-${two(emotion)}-${two(intensity)}-${two(statement)}-${two(repetition)}-${two(actor)}.wav`;
+}
+
+/** The 60 clips of each actor, in RAVDESS order. */
+export function planClips(seed: number, voices: readonly ActorVoice[]): ClipPlan[] {
+  const clips: ClipPlan[] = [];
+  for (const actor of voices) {
+    for (const [e, emotion] of EMOTIONS.entries()) {
+      for (const intensity of e === 0 ? [1] : [1, 2]) {
+        for (const statement of [1, 2]) {
+          for (const repetition of [1, 2]) {
+            const name = ravdessName(e + 1, intensity, statement, repetition, actor.actor);
+            const rng = new Rng(seed, `clip:${name}`);
+            // Repetitions differ slightly: strength, pitch, speed and level jitter.
+            const k = (intensity === 2 ? STRONG : 1) * actor.expressiveness * rng.uniform(0.96, 1.04);
+            const base = {
+              pitch: actor.pitch + rng.uniform(-2, 2),
+              speed: actor.speed * rng.uniform(0.97, 1.03),
+              levelDb: actor.levelDb + rng.uniform(-0.5, 0.5),
+            };
+            clips.push({
+              file: `Actor_${String(actor.actor).padStart(2, '0')}/${name}`,
+              actor,
+              emotion,
+              intensity,
+              statement,
+              repetition,
+              prosody: prosody(emotion, emotion === 'neutral' ? 0 : k, base),
+              leadSeconds: round(rng.uniform(0.46, 0.58), 4),
+              trailSeconds: round(rng.uniform(0.3, 0.8), 4),
+              minSeconds: round(rng.uniform(3.0, 3.5), 4),
+              noiseSeed: rng.int(0, 0x7fffffff),
+            });
+          }
+        }
+      }
+    }
+  }
+  return clips;
+}
+
+/** The SSML espeak-ng speaks: two phrases with their own pitch and rate, inside the clip's range. */
+export function ssml(plan: ClipPlan): string {
+  const [subject, place] = STATEMENTS[plan.statement - 1] as readonly [string, string];
+  const { head, tail, range, punctuation } = plan.prosody;
+  const pct = (n: number): string => `${n >= 0 ? '+' : ''}${n}%`;
+  return (
+    `<speak><prosody range="${range}%">` +
+    `<prosody pitch="${pct(head.pitch)}" rate="${head.rate}%">${subject}</prosody> ` +
+    `<prosody pitch="${pct(tail.pitch)}" rate="${tail.rate}%">${place}${punctuation}</prosody>` +
+    `</prosody></speak>`
+  );
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function num(x: number): string {
+  return String(round(x, 2));
+}
+
+function hz(x: number): string {
+  return String(Math.round(x));
+}
