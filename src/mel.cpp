@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -65,7 +66,8 @@ Status validate(const MelConfig& c) {
   if (c.hopLength < 1) return bad("hopLength must be positive");
   if (c.nMels < 1 || c.nMels > 4096) return bad("nMels must be in [1, 4096]");
   if (!(c.fMin >= 0.0) || !(c.fMax > c.fMin) || c.fMax > c.sampleRate / 2.0) return bad("need 0 <= fMin < fMax <= sampleRate / 2");
-  if (!(c.amin > 0.0)) return bad("amin must be positive");
+  // powerToDb's logarithm needs normal floats: amin below FLT_MIN would be mis-scaled.
+  if (!(c.amin >= static_cast<double>(std::numeric_limits<float>::min()))) return bad("amin must be at least 1.1754943508222875e-38 (the smallest normal float)");
   if (c.useTopDb && !(c.topDb >= 0.0)) return bad("topDb must be non-negative");
   return Status::success();
 }

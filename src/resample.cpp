@@ -46,12 +46,18 @@ Row computeRow(const Geometry& geo, int64_t j) {
   Row row;
   const double lw = geo.lowpassWidth;
   const double scale = geo.base / static_cast<double>(geo.orig);
+  const auto tAt = [&](int64_t k) { return (static_cast<double>(k - geo.width) / geo.orig - static_cast<double>(j) / geo.next) * geo.base; };
+  // Only taps within lowpass_filter_width zero crossings of the row's centre can
+  // be non-zero: scan that window, not all 2*width + orig taps (for a reduced
+  // period like 44 099 Hz that is the difference between 13 and 44 000 steps).
+  const double centre = static_cast<double>(geo.width) + static_cast<double>(geo.orig) * static_cast<double>(j) / static_cast<double>(geo.next);
+  const double reach = static_cast<double>(geo.orig) * lw / geo.base;
+  const int64_t scanBegin = std::max<int64_t>(0, static_cast<int64_t>(std::floor(centre - reach)) - 1);
+  const int64_t scanEnd = std::min<int64_t>(geo.taps(), static_cast<int64_t>(std::ceil(centre + reach)) + 2);
   int64_t lo = -1;
   int64_t hi = -1;
-  std::vector<float> all;
-  for (int64_t k = 0; k < geo.taps(); ++k) {
-    const double t = (static_cast<double>(k - geo.width) / geo.orig - static_cast<double>(j) / geo.next) * geo.base;
-    if (!(std::fabs(t) < lw)) continue;
+  for (int64_t k = scanBegin; k < scanEnd; ++k) {
+    if (!(std::fabs(tAt(k)) < lw)) continue;
     if (lo < 0) lo = k;
     hi = k + 1;
   }
@@ -59,7 +65,7 @@ Row computeRow(const Geometry& geo, int64_t j) {
   row.first = lo;
   row.weights.resize(static_cast<size_t>(hi - lo));
   for (int64_t k = lo; k < hi; ++k) {
-    const double t = (static_cast<double>(k - geo.width) / geo.orig - static_cast<double>(j) / geo.next) * geo.base;
+    const double t = tAt(k);
     const double window = std::cos(t * kPi / lw / 2.0);
     const double sinc = t == 0.0 ? 1.0 : std::sin(t * kPi) / (t * kPi);
     row.weights[static_cast<size_t>(k - lo)] = static_cast<float>(sinc * window * window * scale);
@@ -73,8 +79,9 @@ struct Table {
 };
 
 // Tables are small for usual rate pairs (44.1k -> 48k: 160 rows of ~13 taps) and
-// shared by all threads. Rate pairs with a huge reduced period (e.g. 44 099 Hz)
-// get no table: their rows are computed per output instead of filling memory.
+// shared by all threads. Rate pairs whose table would be huge (a reduced period
+// of tens of thousands of rows with many taps, e.g. 767 999 -> 48 000 Hz) get
+// none: their rows are computed per output sample instead of filling memory.
 constexpr int64_t kMaxTableWeights = 1 << 22;
 
 std::shared_ptr<const Table> tableFor(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config) {

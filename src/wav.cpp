@@ -219,6 +219,8 @@ Status decodeMono(const WavInfo& info, size_t first, size_t count, float* mono) 
       if (checkFinite && !std::isfinite(v)) return nonFinite(first + i);
       sum += v;
     }
+    // Huge but finite float samples can overflow when mixed; that is no audio either.
+    if (checkFinite && !std::isfinite(sum)) return nonFinite(first + i);
     mono[i] = channelCount == 1 ? sum : sum * scale;
   }
   return Status::success();

@@ -91,7 +91,8 @@ export function resolveFeatureOptions(options: unknown, name = 'options', extraK
   const fMin = checkNumber(`${name}.fMin`, pick('fMin'), 0, sampleRate / 2);
   const fMax = checkNumber(`${name}.fMax`, o.fMax === undefined ? sampleRate / 2 : o.fMax, 0, sampleRate / 2);
   if (!(fMax > fMin)) throw invalidRange(`${name}.fMax`, `a frequency above fMin (${fMin} Hz)`, fMax);
-  const amin = checkNumber(`${name}.amin`, pick('amin'), Number.MIN_VALUE, 1);
+  // The smallest normal float32: the native dB kernel's logarithm needs normal numbers.
+  const amin = checkNumber(`${name}.amin`, pick('amin'), 1.1754943508222875e-38, 1);
   const topDbValue = pick('topDb');
   if (topDbValue !== null && typeof topDbValue !== 'number') throw invalidType(`${name}.topDb`, 'a non-negative number or null', topDbValue);
   const topDb = topDbValue === null ? NaN : checkNumber(`${name}.topDb`, topDbValue, 0, 1000);

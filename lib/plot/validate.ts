@@ -1,25 +1,8 @@
-// Argument checks for the plot module. The message style matches the rest of
-// emo-native ("Expected <what> for <name> but received <value>"), but the
-// helpers live here so lib/plot stays self-contained.
+// Argument checks specific to the plot module, in the message style of
+// lib/validate ("Expected <what> for <name> but received <value>").
+import { invalidRange, invalidType } from '../validate';
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}' of type string`;
-  if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
-  return `${String(value)} of type ${typeof value}`;
-}
-
-/** The TypeError for a value of the wrong kind. */
-export function invalidType(name: string, expected: string, value: unknown): TypeError {
-  return new TypeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
-}
-
-/** The RangeError for a value of the right kind outside its range. */
-export function invalidRange(name: string, expected: string, value: unknown): RangeError {
-  return new RangeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
-}
+export { invalidRange, invalidType };
 
 /**
  * Checks for an integer in [1, max]; returns it so call sites stay one line.
