@@ -22,3 +22,4 @@ export {
 export * as augment from './augment';
 export type { ExpandDraws, ExpandOptions, ExpandedClip, TimeStretchOptions } from './augment';
 export * as dataset from './data';
+export * as synth from './data/synth';

@@ -9,6 +9,7 @@ Usage: emo <command> [options]
 
 Commands:
   features <wav or dir...>   compute the model's input features; --png draws them
+  synth <outDir>             write a synthetic RAVDESS-style corpus (espeak-ng + sox)
 
 Run 'emo <command> --help' for a command's options.
 
@@ -16,6 +17,7 @@ ${FEATURES_USAGE}`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   features: runFeatures,
+  synth: async (argv) => (await import('./synth')).runSynth(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

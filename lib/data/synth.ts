@@ -57,6 +57,8 @@ export interface SynthOptions {
 export interface SynthResult {
   /** Clips in the corpus. */
   files: number;
+  /** Clips written by this call (fewer than `files` when it resumed an interrupted run, 0 when skipped). */
+  written: number;
   /** Wall-clock time of the call. */
   seconds: number;
   /** The corpus directory (absolute). */
@@ -138,7 +140,7 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   if (!force) {
     if (existing !== undefined && !same) {
       throw new EmoError(
-        `${outDir} already holds a different synthetic corpus (${describe(existing)}; asked for seed ${seed}, ${actors} actors); pass force (--force) to replace it, or choose another directory`,
+        `${outDir} already holds a different synthetic corpus (${describe(existing)}; asked for seed ${seed}, ${actorCount(actors)}); pass force (--force) to replace it, or choose another directory`,
         'ERR_INVALID_CONFIG',
       );
     }
@@ -146,7 +148,7 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
       throw new EmoError(`${outDir} holds Actor_* folders but no ${MANIFEST_NAME}: not a corpus made by emo synth; pass force (--force) to replace them, or choose another directory`, 'ERR_INVALID_CONFIG');
     }
     if (manifest !== undefined && same && clips.every((c) => isFile(path.join(dir, c.file)))) {
-      return { files: clips.length, seconds: elapsed(), dir, skipped: true };
+      return { files: clips.length, written: 0, seconds: elapsed(), dir, skipped: true };
     }
   }
 
@@ -185,7 +187,7 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   };
   await writeAtomic(path.join(dir, MANIFEST_NAME), `${JSON.stringify(result, null, 2)}\n`);
   fs.rmSync(path.join(dir, PENDING_NAME), { force: true });
-  return { files: clips.length, seconds: elapsed(), dir, skipped: false };
+  return { files: clips.length, written: todo.length, seconds: elapsed(), dir, skipped: false };
 }
 
 /** The install command printed by the missing-tool error. */
@@ -251,11 +253,17 @@ function sameCorpus(a: Record<string, unknown>, b: { formatVersion: number; seed
 function describe(m: Record<string, unknown>): string {
   if (typeof m.seed !== 'number' || typeof m.actors !== 'number') return 'an unreadable manifest';
   const version = m.formatVersion === SYNTH_FORMAT_VERSION ? '' : `, format ${String(m.formatVersion)}`;
-  return `seed ${m.seed}, ${m.actors} actors${version}`;
+  return `seed ${m.seed}, ${actorCount(m.actors)}${version}`;
+}
+
+function actorCount(n: number): string {
+  return `${n} actor${n === 1 ? '' : 's'}`;
 }
 
 const ACTOR_DIR = /^Actor_\d\d$/;
 const CLIP_NAME = /^03-01-\d\d-\d\d-\d\d-\d\d-\d\d\.wav$/;
+// The temporary names writeAtomic gives our own files, and nothing else.
+const PARTIAL_NAME = /^\.(03-01-\d\d-\d\d-\d\d-\d\d-\d\d\.wav|synth\.json|\.synth-pending\.json)\.\d+\.\d+\.partial$/;
 
 function actorDirs(dir: string): string[] {
   try {
@@ -279,7 +287,7 @@ function removeClips(dir: string): void {
 /** Removes temporary files an interrupted run left behind. */
 function removePartials(dir: string): void {
   for (const folder of [dir, ...actorDirs(dir)]) {
-    for (const name of fs.readdirSync(folder)) if (name.startsWith('.') && name.endsWith('.partial')) fs.rmSync(path.join(folder, name), { force: true });
+    for (const name of fs.readdirSync(folder)) if (PARTIAL_NAME.test(name)) fs.rmSync(path.join(folder, name), { force: true });
   }
 }
 

@@ -74,8 +74,8 @@ export function actorVoices(seed: number, count: number): ActorVoice[] {
       pitch: rng.int(38, 60),
       speed: rng.int(155, 190),
       levelDb: round(rng.uniform(-1.5, 1.5), 2),
-      expressiveness: round(rng.uniform(0.85, 1.15), 3),
-      noiseDb: round(rng.uniform(-66, -58), 2),
+      expressiveness: round(rng.uniform(0.9, 1.15), 3),
+      noiseDb: round(rng.uniform(-72, -64), 2),
       noiseWhite: round(rng.uniform(0.3, 0.8), 3),
     });
   }
@@ -103,6 +103,8 @@ interface EmotionProfile {
   punctuation: '.' | '!' | '?';
   /** Pause between words, espeak-ng -g units (10 ms). */
   wordGap: number;
+  /** Breathiness: turbulence noise following the speech envelope, amplitude relative to the speech. */
+  breath?: number;
   /** Voice quality: sox effects for strength k. */
   effects(k: number): string[][];
 }
@@ -111,46 +113,46 @@ const PROFILES: Record<Emotion, EmotionProfile> = {
   neutral: { pitch: 0, range: 0, rate: 1, levelDb: 0, head: 0, tail: 0, headRate: 1, tailRate: 1, punctuation: '.', wordGap: 0, effects: () => [] },
   // Soft and relaxed: a bit lower and flatter, slower, quieter, muffled, a touch of room.
   calm: {
-    pitch: -5, range: -35, rate: 0.88, levelDb: -5, head: 0, tail: -4, headRate: 1, tailRate: 0.95, punctuation: '.', wordGap: 1,
-    effects: (k) => [['lowpass', '-2', hz(4200 - 700 * k)], ['reverb', num(8 * k), '60', '30']],
+    pitch: -4, range: -30, rate: 0.93, levelDb: -3, head: 0, tail: -4, headRate: 1, tailRate: 0.95, punctuation: '.', wordGap: 1,
+    effects: (k) => [['lowpass', '-2', hz(5500 - 800 * k)], ['treble', num(-3 * k), '3000'], ['reverb', num(30 + 20 * k), '60', '50']],
   },
-  // High, lilting, a little fast and loud, bright.
+  // High, lilting, a little fast and loud, bright; starts high and comes down.
   happy: {
-    pitch: 12, range: 70, rate: 1.08, levelDb: 3, head: 8, tail: 4, headRate: 1, tailRate: 1, punctuation: '!', wordGap: 0,
-    effects: (k) => [['treble', num(4 * k), '3000']],
+    pitch: 14, range: 70, rate: 1.1, levelDb: 4, head: 10, tail: -2, headRate: 1, tailRate: 1, punctuation: '!', wordGap: 0,
+    effects: (k) => [['treble', num(5 * k), '3000']],
   },
   // Low, monotone, slow with pauses, quiet, dull, falling.
   sad: {
-    pitch: -10, range: -60, rate: 0.78, levelDb: -8, head: 4, tail: -12, headRate: 1, tailRate: 0.9, punctuation: '.', wordGap: 2,
-    effects: (k) => [['lowpass', '-2', hz(2600 / Math.sqrt(k))]],
+    pitch: -8, range: -60, rate: 0.8, levelDb: -8, head: 4, tail: -12, headRate: 1, tailRate: 0.95, punctuation: '.', wordGap: 1,
+    effects: (k) => [['lowpass', '-2', hz(2400 / Math.sqrt(k))], ['treble', num(-6 * k), '2000']],
   },
   // Raised, wide, fast, loudest, harsh (distortion adds energy above the synthesiser's band).
   angry: {
     pitch: 6, range: 50, rate: 1.1, levelDb: 8, head: 6, tail: -6, headRate: 1, tailRate: 0.9, punctuation: '!', wordGap: 0,
     effects: (k) => [['overdrive', num(8 + 8 * k), '20'], ['treble', num(2 * k), '3000']],
   },
-  // Highest and fastest, trembling (amplitude tremor), thin, rising uncertainly.
+  // Highest and fastest, trembling (amplitude tremor), breathy, thin, rising uncertainly.
   fearful: {
-    pitch: 18, range: 10, rate: 1.22, levelDb: -1, head: 0, tail: 10, headRate: 1.05, tailRate: 1, punctuation: '?', wordGap: 0,
-    effects: (k) => [['tremolo', num(6 + 1.5 * k), num(30 + 20 * k)], ['highpass', hz(150 + 150 * k)]],
+    pitch: 18, range: 10, rate: 1.16, levelDb: -2, head: 0, tail: 10, headRate: 1.05, tailRate: 1, punctuation: '?', wordGap: 0, breath: 0.12,
+    effects: (k) => [['tremolo', num(6 + 1.5 * k), num(45 + 20 * k)], ['highpass', hz(200 + 150 * k)]],
   },
   // Low, slow, drawn-out first word, falling, nasal.
   disgust: {
-    pitch: -8, range: 40, rate: 0.84, levelDb: -1, head: 8, tail: -14, headRate: 0.8, tailRate: 1, punctuation: '.', wordGap: 3,
+    pitch: -8, range: 40, rate: 0.86, levelDb: -1, head: 8, tail: -14, headRate: 0.8, tailRate: 1, punctuation: '.', wordGap: 2,
     effects: (k) => [['equalizer', '1200', '1.5q', num(6 + 4 * k)], ['bass', num(-4 * k)]],
   },
-  // High, widest range, a big rise on the slowed last phrase.
+  // High, widest range, a big rise on the slowed last phrase (where happy comes down).
   surprised: {
-    pitch: 14, range: 90, rate: 0.98, levelDb: 4, head: -6, tail: 35, headRate: 1, tailRate: 0.85, punctuation: '?', wordGap: 0,
+    pitch: 12, range: 90, rate: 0.98, levelDb: 4, head: -10, tail: 50, headRate: 1, tailRate: 0.75, punctuation: '?', wordGap: 0,
     effects: (k) => [['treble', num(2 * k), '4000']],
   },
 };
 
 /** Resolved prosody of one clip (or of an emotion at an intensity, for the manifest). */
 export interface Prosody {
-  /** espeak-ng -p, 0–99. */
+  /** espeak-ng -p, 20–99. */
   pitch: number;
-  /** SSML pitch range, percent of the voice's default, 0–200. */
+  /** SSML pitch range, percent of the voice's default, 15–200 (espeak-ng's maximum). */
   range: number;
   /** espeak-ng -s, words per minute. */
   speed: number;
@@ -164,14 +166,17 @@ export interface Prosody {
   levelDb: number;
   /** sox effects after resampling to 48 kHz. */
   effects: string[][];
+  /** Breath-noise amplitude relative to the speech (0: none). */
+  breath: number;
 }
 
 /** Prosody of `emotion` at strength `k` for a voice with the given base pitch and speed. */
 export function prosody(emotion: Emotion, k: number, base: { pitch: number; speed: number; levelDb: number }): Prosody {
   const p = PROFILES[emotion];
   return {
-    pitch: clamp(Math.round(base.pitch + p.pitch * k), 0, 99),
-    range: clamp(Math.round(100 + p.range * k), 0, 200),
+    // espeak-ng's low voices bottom out near 60 Hz below -p 20, and a range under 15% is a drone.
+    pitch: clamp(Math.round(base.pitch + p.pitch * k), 20, 99),
+    range: clamp(Math.round(100 + p.range * k), 15, 200),
     speed: clamp(Math.round(base.speed * p.rate ** k), 80, 450),
     wordGap: Math.round(p.wordGap * k),
     head: { pitch: Math.round(p.head * k), rate: Math.round(100 * p.headRate ** k) },
@@ -179,6 +184,7 @@ export function prosody(emotion: Emotion, k: number, base: { pitch: number; spee
     punctuation: p.punctuation,
     levelDb: round(NEUTRAL_LEVEL_DB + base.levelDb + p.levelDb * k, 2),
     effects: p.effects(k),
+    breath: round((p.breath ?? 0) * k, 4),
   };
 }
 
@@ -244,8 +250,8 @@ export function planClips(seed: number, voices: readonly ActorVoice[]): ClipPlan
               repetition,
               prosody: prosody(emotion, emotion === 'neutral' ? 0 : k, base),
               leadSeconds: round(rng.uniform(0.46, 0.58), 4),
-              trailSeconds: round(rng.uniform(0.3, 0.8), 4),
-              minSeconds: round(rng.uniform(3.0, 3.5), 4),
+              trailSeconds: round(rng.uniform(0.4, 1.0), 4),
+              minSeconds: round(rng.uniform(3.3, 3.9), 4),
               noiseSeed: rng.int(0, 0x7fffffff),
             });
           }

@@ -19,7 +19,7 @@ export const MAX_SECONDS = 6;
 function missingTool(tools: readonly string[]): EmoError {
   const list = tools.join(' and ');
   return new EmoError(
-    `emo synth needs espeak-ng and sox, but ${list} ${tools.length > 1 ? 'are' : 'is'} not installed (not found on PATH); on Debian or Ubuntu: ${INSTALL_HINT}`,
+    `the synthetic corpus needs espeak-ng and sox, but ${list} ${tools.length > 1 ? 'are' : 'is'} not installed (not found on PATH); on Debian or Ubuntu: ${INSTALL_HINT}`,
     'ERR_MISSING_TOOL',
   );
 }
@@ -146,11 +146,34 @@ export function assemble(plan: ClipPlan, speech: Float32Array): Int16Array {
   if (length > MAX_SECONDS * SAMPLE_RATE) throw new Error(`${plan.file} would be ${(length / SAMPLE_RATE).toFixed(2)} s long, more than ${MAX_SECONDS} s`);
 
   const noise = roomNoise(length, plan);
+  const breath = plan.prosody.breath > 0 ? breathNoise(speech, start, body, gain * plan.prosody.breath, plan) : undefined;
   const out = new Int16Array(length);
   for (let i = 0; i < length; i++) {
     const j = i - lead;
-    const s = j >= 0 && j < body ? limit((speech[start + j] as number) * gain) : 0;
+    const s = j >= 0 && j < body ? limit((speech[start + j] as number) * gain + (breath ? (breath[j] as number) : 0)) : 0;
     out[i] = Math.max(-32768, Math.min(32767, Math.round(((noise[i] as number) + s) * 32767)));
+  }
+  return out;
+}
+
+/**
+ * Breathiness: differenced (high-tilted) noise shaped by the speech's 10 ms RMS
+ * envelope, so it rises and falls with the voice like turbulent airflow, and
+ * fills the band above the synthesiser's 11 kHz ceiling.
+ */
+function breathNoise(speech: Float32Array, start: number, body: number, amount: number, plan: ClipPlan): Float64Array {
+  const rng = new Rng(plan.noiseSeed, 'breath');
+  const out = new Float64Array(body);
+  const alpha = 1 / (SAMPLE_RATE / 100);
+  let power = 0;
+  let previous = 0;
+  for (let j = 0; j < body; j++) {
+    const v = speech[start + j] as number;
+    power += alpha * (v * v - power);
+    const w = rng.gauss();
+    // A first difference has twice the variance of its input: 1/sqrt(2) keeps unit RMS.
+    out[j] = amount * Math.sqrt(power) * (w - previous) * 0.7071067811865476;
+    previous = w;
   }
   return out;
 }
