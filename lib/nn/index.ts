@@ -1,0 +1,37 @@
+/**
+ * The neural network: the reference CNN-BiLSTM-attention model in TensorFlow.js layers, its
+ * custom layers, and model directory IO.
+ *
+ * `require('emo-native/dist/nn')` loads tfjs-core and tfjs-layers but selects no backend:
+ * the caller picks one (`await tf.setBackend('cpu')`, tfjs-node's 'tensorflow', or the native
+ * 'emo-native' backend once registered below).
+ *
+ * @packageDocumentation
+ */
+export {
+  CHUNKS,
+  CHUNK_FRAMES,
+  EMOTIONS,
+  FoldedTimeDistributed,
+  INPUT_SHAPE,
+  MEL_BANDS,
+  TOTAL_PARAMS,
+  TRAINABLE_PARAMS,
+  compileModel,
+  createExplainModel,
+  createModel,
+  loadModel,
+  saveModel,
+  type CompileOptions,
+  type Emotion,
+  type ModelOptions,
+  type SaveOptions,
+} from './model';
+export { TemporalAttention, attend, type TemporalAttentionArgs } from './attention';
+export { MODEL_JSON, WEIGHTS_BIN, directoryIO, registerFileRouter } from './io';
+
+// ---------------------------------------------------------------------------
+// Native tfjs backend ('emo-native'): re-exported here by the backend's owner
+// (lib/nn/backend*.ts). Importing this module is meant to register it, so the
+// benchmarks and the trainer find it with tf.findBackend('emo-native').
+// ---------------------------------------------------------------------------
