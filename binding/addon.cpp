@@ -12,6 +12,7 @@
 #include "augment.hpp"
 #include "batch.hpp"
 #include "glue.hpp"
+#include "nn.hpp"
 
 namespace emo::binding {
 namespace {
@@ -142,6 +143,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("timeStretch", Napi::Function::New<TimeStretch>(env, "timeStretch"));
   exports.Set("preemphasis", Napi::Function::New<Preemphasis>(env, "preemphasis"));
   exports.Set("expand", Napi::Function::New<Expand>(env, "expand"));
+  registerNn(env, exports);
   exports.Set("floatToHalf", Napi::Function::New<FloatToHalf>(env, "floatToHalf"));
   exports.Set("halfToFloat", Napi::Function::New<HalfToFloat>(env, "halfToFloat"));
   return exports;

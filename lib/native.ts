@@ -30,7 +30,68 @@ export interface NativeDecodedWav {
   channels: Float32Array[];
 }
 
-export interface NativeBinding {
+/** Native memory pool statistics (see lib/nn/backend). */
+export interface NativePoolStats {
+  liveBytes: number;
+  cachedBytes: number;
+  limitBytes: number;
+  hits: number;
+  misses: number;
+}
+
+/**
+ * Training kernels behind lib/nn/backend. Shapes are plain arrays of integers;
+ * outputs are preallocated by the caller and written completely. dims layouts:
+ * conv [batch, inH, inW, inC, outH, outW, outC, filterH, filterW, strideH,
+ * strideW, dilationH, dilationW, padTop, padLeft, padBottom, padRight];
+ * pool [batch, inH, inW, channels, outH, outW, filterH, filterW, strideH,
+ * strideW, padTop, padLeft]; matmul [batchA, batchB, m, n, k, transposeA, transposeB].
+ */
+export interface NativeNnBinding {
+  /** A Float32Array over recycled native memory, contents undefined. */
+  nnAlloc(length: number): Float32Array;
+  /**
+   * Returns an nnAlloc array's memory to the pool now and detaches its buffer.
+   * Only for arrays nothing can read again. False for other arrays.
+   */
+  nnRecycle(array: Float32Array | Int32Array): boolean;
+  /** Leaves an nnAlloc array's memory to the garbage collector (it escaped). */
+  nnExpose(array: Float32Array | Int32Array): boolean;
+  /** The convolutions return false, writing nothing, where the CPU has no oneDNN direct kernel for the shape. */
+  nnConv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array, dims: number[],
+    activation: number, alpha: number): boolean;
+  nnConv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: number[]): boolean;
+  nnConv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, dims: number[]): boolean;
+  nnMaxPool(x: Float32Array, y: Float32Array, dims: number[]): void;
+  nnMaxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, dims: number[]): void;
+  nnMatMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, dims: number[],
+    activation: number, alpha: number): void;
+  nnUnary(op: number, x: Float32Array, y: Float32Array, alpha: number): void;
+  nnBinary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array): void;
+  nnReduce(op: number, x: Float32Array, shape: number[], axes: number[], out: Float32Array): void;
+  nnTranspose(x: Float32Array | Int32Array, shape: number[], perm: number[], out: Float32Array | Int32Array): void;
+  nnTile(x: Float32Array | Int32Array, shape: number[], reps: number[], out: Float32Array | Int32Array): void;
+  /** x viewed as [outer, count, inner] -> count arrays of [outer, inner]. */
+  nnUnpack(x: Float32Array | Int32Array, dims: number[], outs: Array<Float32Array | Int32Array>): void;
+  /** count arrays of [outer, inner] -> out viewed as [outer, count, inner]. */
+  nnPack(ins: Array<Float32Array | Int32Array>, dims: number[], out: Float32Array | Int32Array): void;
+  /** x viewed as [outer, total, inner] -> pieces [outer, sizes[k], inner]. */
+  nnSplit(x: Float32Array | Int32Array, dims: number[], sizes: number[], outs: Array<Float32Array | Int32Array>): void;
+  nnReverse(x: Float32Array | Int32Array, shape: number[], axes: number[], out: Float32Array | Int32Array): void;
+  /** Channels-last x and dy: [sum(dy) per channel, then sum(dy * (x - mean)) per channel]. */
+  nnBatchNormGradSums(x: Float32Array, dy: Float32Array, mean: Float32Array): Float64Array;
+  nnBatchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
+    scale: Float32Array | null, epsilon: number, out: Float32Array): void;
+  /** Sets the kernels' thread count (0: default) and returns the count in effect. */
+  nnSetThreads(threads: number): number;
+  nnThreads(): number;
+  /** limitBytes < 0 keeps the limit; trim returns cached blocks to the OS. */
+  nnConfigurePool(limitBytes: number, trim: boolean): NativePoolStats;
+  /** One line per tuned convolution shape and pass: the oneDNN kernels timed and the choice. */
+  nnConvReport(): string;
+}
+
+export interface NativeBinding extends NativeNnBinding {
   setErrorClass(errorClass: typeof EmoError): void;
   decodeWav(bytes: Uint8Array): NativeDecodedWav;
   prepareClip(input: Uint8Array | Float32Array[], sampleRate: number, config: NativeConfig): Float32Array;
@@ -74,8 +135,8 @@ function load(): NativeBinding {
         `Reason: ${detail}`,
         'Possible remedies:',
         '- Reinstall so the prebuilt binary for this platform is fetched from the package: npm install emo-native',
-        '- Build from source: apt-get install -y cmake g++ pkg-config libkissfft-dev && npm rebuild emo-native',
-        '- A source build needs libkissfft (pkg-config kissfft-float); prebuilds carry their own copy.',
+        '- Build from source: apt-get install -y cmake g++ pkg-config libkissfft-dev libdnnl-dev && npm rebuild emo-native',
+        '- A source build needs libkissfft (pkg-config kissfft-float) and oneDNN (libdnnl-dev); prebuilds carry their own copies.',
       ].join('\n'),
       'ERR_NATIVE_LOAD',
     );

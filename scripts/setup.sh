@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: cmake, g++, pkg-config, kissfft. Corpus and fixtures: sox, espeak-ng.
-SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev sox espeak-ng)
+# Build: cmake, g++, pkg-config, kissfft, oneDNN (training kernels). Corpus and fixtures: sox, espeak-ng.
+SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng)
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -30,8 +30,15 @@ export {
 export { TemporalAttention, attend, type TemporalAttentionArgs } from './attention';
 export { MODEL_JSON, WEIGHTS_BIN, directoryIO, registerFileRouter } from './io';
 
-// ---------------------------------------------------------------------------
-// Native tfjs backend ('emo-native'): re-exported here by the backend's owner
-// (lib/nn/backend*.ts). Importing this module is meant to register it, so the
-// benchmarks and the trainer find it with tf.findBackend('emo-native').
-// ---------------------------------------------------------------------------
+// The native tfjs backend: importing this module registers 'emo-native'.
+export {
+  EMO_NATIVE_BACKEND,
+  configureNativeMemory,
+  fallbackCounts,
+  getNumThreads,
+  nativeMemoryStats,
+  registerEmoNativeBackend,
+  setNumThreads,
+  type NativeMemoryStats,
+} from './backend';
+export { useBestBackend } from './select';
