@@ -19,17 +19,8 @@ const { native } = require('../dist/native');
 const NATIVE = nnBackend.EMO_NATIVE_BACKEND;
 const TOLERANCE = 1e-4;
 
-/** A small seeded PRNG for test cases (mulberry32). */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG for test cases (mulberry32, shared with the WAV helpers). */
+const { prng: rng } = require('./helpers/wav');
 const pick = (r, list) => list[Math.floor(r() * list.length)];
 
 let seedCounter = 1;

@@ -8,11 +8,11 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 
-// `npm run prebuild` (run by CI before the tests) makes prebuilds/<platform>-<arch>/.
+// `npm run prebuilds` (run by CI before the tests) makes prebuilds/<platform>-<arch>/.
 describe('prebuilds', function () {
   before(function () {
     if (!fs.existsSync(prebuildDir)) {
-      console.warn(`      (no ${path.relative(root, prebuildDir)}: run 'npm run prebuild' first)`);
+      console.warn(`      (no ${path.relative(root, prebuildDir)}: run 'npm run prebuilds' first)`);
       this.skip();
     }
   });
