@@ -10,6 +10,8 @@ Usage: emo <command> [options]
 Commands:
   features <wav or dir...>   compute the model's input features; --png draws them
   synth <outDir>             write a synthetic RAVDESS-style corpus (espeak-ng + sox)
+  train <dataset dir>        train the network (split by actor, augmented training set)
+  evaluate <run> <dataset>   metrics and confusion matrix of a trained model
 
 Run 'emo <command> --help' for a command's options.
 
@@ -18,6 +20,8 @@ ${FEATURES_USAGE}`;
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   features: runFeatures,
   synth: async (argv) => (await import('./synth')).runSynth(argv),
+  train: async (argv) => (await import('./train')).runTrain(argv),
+  evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -19,6 +19,13 @@ export class ProgressBar {
 
   private readonly unit: string;
 
+  private suffix = '';
+
+  /** Text shown after the rate (e.g. a running loss). */
+  setSuffix(text: string): void {
+    this.suffix = text;
+  }
+
   /** Marks `n` more items done. */
   tick(n = 1): void {
     this.done += n;
@@ -48,7 +55,7 @@ export class ProgressBar {
     const width = 28;
     const filled = this.total > 0 ? Math.round((width * this.done) / this.total) : width;
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    process.stderr.write(`\r\x1b[2K${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatDuration(eta)}`);
+    process.stderr.write(`\r\x1b[2K${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatDuration(eta)}${this.suffix ? ` ${this.suffix}` : ''}`);
   }
 }
 

@@ -11,3 +11,7 @@ export { RgbCanvas } from './canvas';
 export { hzToMel, melToHz, melBandCentres } from './mel';
 export { renderMelChunksPng, renderSpectrogramPng, layoutMelChunks } from './melchunks';
 export type { MelChunksOptions, SpectrogramOptions, MelChunksLayout, PlotRect } from './melchunks';
+export { renderConfusionPng, layoutConfusion, CONFUSION_EMPTY_COLOR } from './confusion';
+export type { ConfusionOptions, ConfusionLayout } from './confusion';
+export { renderCurvesPng, CURVE_COLORS } from './curves';
+export type { CurvesOptions, TrainingHistoryEntry } from './curves';

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -285,13 +286,21 @@ Status run(Pass pass, const Conv2dShape& s, const float* in1, const float* in2, 
       execute(*findPlan(keyFor(chosen), s), s, in1, in2, bias, out);
       return Status::success();
     }
-    // First call of this shape and pass: run each acceptable implementation
-    // (AVX-512, AVX2, SSE4.1 kernels, as the CPU allows) twice, the first run
-    // paying for JIT compilation and cold memory, and keep the fastest. Every
-    // run writes the whole output, so the result is valid whichever ran last.
+    // First call of this shape and pass. By default take the first acceptable
+    // implementation (the widest ISA the CPU has): the choice, and so every
+    // rounding, is then the same in every run, which reproducible training
+    // needs. With EMO_NN_AUTOTUNE=1, run each candidate (AVX-512, AVX2, SSE4.1
+    // kernels, as the CPU allows) twice, the first run paying for JIT
+    // compilation and cold memory, and keep the fastest: a timing-dependent
+    // choice, so results may differ in the last bits between runs.
+    static const bool autotune = [] {
+      const char* flag = std::getenv("EMO_NN_AUTOTUNE");
+      return flag != nullptr && std::string(flag) == "1";
+    }();
     Tuning t;
     double best = 0;
     for (int impl = 0; impl < kMaxCandidates; ++impl) {
+      if (!autotune && t.chosen >= 0) break;
       const Plan* plan = findPlan(keyFor(impl), s);
       if (plan == nullptr) break;
       execute(*plan, s, in1, in2, bias, out);

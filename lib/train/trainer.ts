@@ -1,0 +1,310 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type SplitOptions } from '../data';
+import { EmoError } from '../errors';
+import { createModel, loadModel, saveModel, useBestBackend } from '../nn';
+import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
+import { classificationMetrics, type ClassificationMetrics } from './metrics';
+
+/** Options of {@link trainModel}. */
+export interface TrainOptions {
+  /** Output folder for models, metrics and pictures. */
+  out: string;
+  /** Maximum epochs. Default 30. */
+  epochs?: number;
+  /** Batch size. Default 32. */
+  batch?: number;
+  /** Adam learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Seed of initial weights, augmentation, shuffling and dropout. Default 1. */
+  seed?: number;
+  /** Actor split (default: test 21–24, validation 19–20, training 1–18). */
+  split?: SplitOptions;
+  /** Epochs without a better validation macro-F1 before stopping. Default 5. */
+  patience?: number;
+  /** Feature cache file. Default `<out>/features.cache`. */
+  cache?: string;
+  /** Continue from `<out>/checkpoint` (the last complete epoch). */
+  resume?: boolean;
+  /** Called after every batch and at the end of every epoch. */
+  onProgress?: (event: TrainProgress) => void;
+}
+
+/** Progress reports of {@link trainModel}. */
+export type TrainProgress =
+  | { kind: 'cache'; done: number; total: number }
+  | { kind: 'batch'; epoch: number; batch: number; batches: number; samples: number; loss: number; samplesPerSecond: number }
+  | { kind: 'epoch'; record: EpochRecord; best: boolean };
+
+/** One epoch of the training curves. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  valMacroF1: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/** What {@link trainModel} returns (also written to `<out>/metrics.json`). */
+export interface TrainResult {
+  bestEpoch: number;
+  history: EpochRecord[];
+  metrics: Record<SplitName, ClassificationMetrics>;
+  failedFiles: number;
+  backend: string;
+  seconds: number;
+}
+
+interface Normalisation {
+  mean: number[];
+  std: number[];
+}
+
+interface CheckpointState {
+  epoch: number;
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestMacroF1: number;
+  rngState: number;
+}
+
+const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'cache', 'resume', 'onProgress'];
+
+/** mulberry32: the one PRNG of training (shuffling and, through Math.random, tfjs dropout). */
+class Mulberry32 {
+  constructor(public state: number) {}
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
+
+/** Per-mel-band mean and standard deviation over the training records (every variant). */
+function trainingStatistics(cache: FeatureCache, records: number[]): Normalisation {
+  const [chunks, mels, frames] = cache.header.shape;
+  const sum = new Float64Array(mels);
+  const sumSq = new Float64Array(mels);
+  const buffer = new Float32Array(chunks * mels * frames);
+  for (const r of records) {
+    cache.read(r, buffer);
+    for (let c = 0; c < chunks; c++)
+      for (let m = 0; m < mels; m++) {
+        const base = (c * mels + m) * frames;
+        let s = 0;
+        let s2 = 0;
+        for (let t = 0; t < frames; t++) {
+          const v = buffer[base + t] as number;
+          s += v;
+          s2 += v * v;
+        }
+        sum[m] = (sum[m] as number) + s;
+        sumSq[m] = (sumSq[m] as number) + s2;
+      }
+  }
+  const n = records.length * chunks * frames;
+  const mean = Array.from(sum, (s) => s / n);
+  const std = Array.from(sumSq, (s2, m) => Math.sqrt(Math.max(s2 / n - (mean[m] as number) ** 2, 1e-12)));
+  return { mean, std };
+}
+
+/** Reads records into one normalised (n, 7, 128, 128, 1) input. */
+function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation): tf.Tensor {
+  const [chunks, mels, frames] = cache.header.shape;
+  const size = chunks * mels * frames;
+  const data = new Float32Array(records.length * size);
+  records.forEach((r, i) => {
+    const view = data.subarray(i * size, (i + 1) * size);
+    cache.read(r, view);
+    for (let c = 0; c < chunks; c++)
+      for (let m = 0; m < mels; m++) {
+        const mean = norm.mean[m] as number;
+        const inv = 1 / (norm.std[m] as number);
+        const base = (c * mels + m) * frames;
+        for (let t = 0; t < frames; t++) view[base + t] = ((view[base + t] as number) - mean) * inv;
+      }
+  });
+  return tf.tensor(data, [records.length, chunks, mels, frames, 1]);
+}
+
+/** Predicted classes and mean loss of records, in batches. */
+function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], norm: Normalisation, batch: number) {
+  const predicted: number[] = [];
+  let lossSum = 0;
+  for (let i = 0; i < records.length; i += batch) {
+    const part = records.slice(i, i + batch);
+    const probs = tf.tidy(() => model.predict(loadBatch(cache, part, norm)) as tf.Tensor2D);
+    const values = probs.dataSync();
+    probs.dispose();
+    part.forEach((_, j) => {
+      let best = 0;
+      for (let k = 1; k < EMOTIONS.length; k++) if ((values[j * EMOTIONS.length + k] as number) > (values[j * EMOTIONS.length + best] as number)) best = k;
+      predicted.push(best);
+      lossSum -= Math.log(Math.max(values[j * EMOTIONS.length + (labels[i + j] as number)] as number, 1e-7));
+    });
+  }
+  return { predicted, loss: records.length ? lossSum / records.length : NaN };
+}
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const temp = `${file}.partial-${process.pid}`;
+  fs.writeFileSync(temp, `${JSON.stringify(value, null, 1)}\n`);
+  fs.renameSync(temp, file);
+}
+
+/**
+ * Trains the reference network on a RAVDESS-style folder: builds or reuses the
+ * feature cache (augmenting the training split only), normalises with
+ * training-split statistics, trains with Adam, keeps the epoch with the best
+ * validation macro-F1 (early stopping), and writes the models, `metrics.json`
+ * and `run.json` into `options.out`. A checkpoint after every epoch lets
+ * `resume` continue an interrupted run with the same result.
+ */
+export async function trainModel(dir: string, options: TrainOptions): Promise<TrainResult> {
+  const o = checkPlainObject('options', options);
+  checkKnownKeys('options', o, TRAIN_KEYS);
+  if (typeof o.out !== 'string' || o.out === '') throw new TypeError('Expected a folder path for options.out');
+  const out = o.out;
+  const epochs = o.epochs === undefined ? 30 : checkInteger('options.epochs', o.epochs, 1, 10000);
+  const batch = o.batch === undefined ? 32 : checkInteger('options.batch', o.batch, 1, 4096);
+  const learningRate = o.learningRate === undefined ? 1e-3 : checkNumber('options.learningRate', o.learningRate, 1e-8, 10);
+  const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, 2 ** 31 - 1);
+  const patience = o.patience === undefined ? 5 : checkInteger('options.patience', o.patience, 1, 10000);
+  const onProgress = options.onProgress;
+  const started = process.hrtime.bigint();
+
+  const backend = await useBestBackend();
+  fs.mkdirSync(out, { recursive: true });
+  const cacheFile = options.cache ?? path.join(out, 'features.cache');
+  const { cache } = await ensureFeatureCache(dir, cacheFile, {
+    split: options.split ?? {},
+    augmentSeed: seed,
+    onProgress: (done, total) => onProgress?.({ kind: 'cache', done, total }),
+  });
+  const realRandom = Math.random;
+  try {
+    const all = cache.records().map((r, index) => ({ ...r, index }));
+    const of = (split: SplitName, originalsOnly = false) => all.filter((r) => r.entry.split === split && (!originalsOnly || r.variant === 'original'));
+    const trainRecords = of('train');
+    if (trainRecords.length === 0 || of('val').length === 0) {
+      throw new EmoError(`nothing usable in ${dir}: ${trainRecords.length} training and ${of('val').length} validation clips after the split`, 'ERR_DATASET_EMPTY');
+    }
+    const labelsOf = (rs: typeof all) => rs.map((r) => r.entry.emotionId);
+    const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
+    writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
+
+    // One seeded generator drives shuffling and (through Math.random, which tfjs's unseeded
+    // dropout draws its seeds from) the dropout masks; its state is checkpointed.
+    const checkpointDir = path.join(out, 'checkpoint');
+    let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
+    let model: tfl.LayersModel;
+    if (options.resume && fs.existsSync(path.join(checkpointDir, 'state.json'))) {
+      state = JSON.parse(fs.readFileSync(path.join(checkpointDir, 'state.json'), 'utf8')) as CheckpointState;
+      model = await loadModel(checkpointDir);
+    } else {
+      model = createModel({ seed, learningRate });
+    }
+    const rng = new Mulberry32(state.rngState);
+    Math.random = () => rng.next();
+
+    const valRecords = of('val');
+    for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
+      if (epoch - state.bestEpoch > patience && state.bestEpoch > 0) break;
+      const epochStart = process.hrtime.bigint();
+      const order = trainRecords.map((r) => r.index);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rng.next() * (i + 1));
+        [order[i], order[j]] = [order[j] as number, order[i] as number];
+      }
+      const labelOf = new Map(all.map((r) => [r.index, r.entry.emotionId]));
+      let lossSum = 0;
+      let accSum = 0;
+      let seen = 0;
+      const batches = Math.ceil(order.length / batch);
+      for (let b = 0; b < batches; b++) {
+        const part = order.slice(b * batch, (b + 1) * batch);
+        const x = loadBatch(cache, part, norm);
+        const y = tf.oneHot(tf.tensor1d(part.map((r) => labelOf.get(r) as number), 'int32'), EMOTIONS.length);
+        const result = (await model.trainOnBatch(x, y)) as number[];
+        tf.dispose([x, y]);
+        lossSum += (result[0] as number) * part.length;
+        accSum += (result[1] as number) * part.length;
+        seen += part.length;
+        const seconds = Number(process.hrtime.bigint() - epochStart) / 1e9;
+        onProgress?.({ kind: 'batch', epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: seen / seconds });
+      }
+      const seconds = Number(process.hrtime.bigint() - epochStart) / 1e9;
+      const val = predict(model, cache, valRecords.map((r) => r.index), labelsOf(valRecords), norm, batch);
+      const valMetrics = classificationMetrics(labelsOf(valRecords), val.predicted, EMOTIONS);
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / seen,
+        trainAccuracy: accSum / seen,
+        valLoss: val.loss,
+        valAccuracy: valMetrics.accuracy,
+        valMacroF1: valMetrics.macroF1,
+        seconds,
+        samplesPerSecond: seen / seconds,
+      };
+      const best = valMetrics.macroF1 > state.bestMacroF1;
+      state.history.push(record);
+      if (best) {
+        state.bestEpoch = epoch;
+        state.bestMacroF1 = valMetrics.macroF1;
+        await saveModel(model, path.join(out, 'best'));
+      }
+      await saveModel(model, path.join(out, 'last'));
+      // The checkpoint (model, optimizer state, history, generator state) is written to a
+      // new folder and swapped in whole: a crash at any point leaves one complete checkpoint.
+      state.epoch = epoch;
+      state.rngState = rng.state;
+      const pending = `${checkpointDir}.partial`;
+      fs.rmSync(pending, { recursive: true, force: true });
+      await saveModel(model, pending, { includeOptimizer: true });
+      writeJsonAtomic(path.join(pending, 'state.json'), state);
+      fs.rmSync(checkpointDir, { recursive: true, force: true });
+      fs.renameSync(pending, checkpointDir);
+      onProgress?.({ kind: 'epoch', record, best });
+    }
+
+    const bestModel = await loadModel(path.join(out, 'best'));
+    const metrics = {} as Record<SplitName, ClassificationMetrics>;
+    for (const split of ['train', 'val', 'test'] as const) {
+      const rs = of(split, true);
+      const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), norm, batch);
+      metrics[split] = classificationMetrics(labelsOf(rs), predicted, EMOTIONS);
+    }
+    bestModel.dispose();
+    model.dispose();
+    const result: TrainResult = {
+      bestEpoch: state.bestEpoch,
+      history: state.history,
+      metrics,
+      failedFiles: cache.header.failed.length,
+      backend,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    };
+    writeJsonAtomic(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
+    writeJsonAtomic(path.join(out, 'run.json'), {
+      dir: path.resolve(dir),
+      options: { epochs, batch, learningRate, seed, patience, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      pipeline: cache.header.pipeline,
+      augmentation: cache.header.augmentation,
+      split: cache.header.split,
+      backend,
+      versions: { node: process.version, tfjs: tf.version_core },
+      wallSeconds: result.seconds,
+    });
+    return result;
+  } finally {
+    Math.random = realRandom;
+    cache.close();
+  }
+}

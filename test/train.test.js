@@ -1,0 +1,97 @@
+'use strict';
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { makeWav, testSignal } = require('./helpers/wav');
+
+const root = path.join(__dirname, '..');
+const cli = path.join(root, 'dist', 'cli', 'main.js');
+
+// A tiny RAVDESS-layout corpus: 3 actors x 8 emotions x 2 repetitions; each emotion a
+// different level and tone so a few steps can learn something.
+function makeCorpus(dir) {
+  let seed = 1;
+  for (const actor of [1, 2, 3])
+    for (let e = 1; e <= 8; e++)
+      for (let r = 1; r <= 2; r++) {
+        const file = path.join(dir, `Actor_0${actor}`, `03-01-0${e}-01-01-0${r}-0${actor}.wav`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const sr = 16000;
+        const x = testSignal(Math.round(sr * 3.6), sr, seed++);
+        for (let i = 0; i < x.length; i++) x[i] = 0.08 * e * x[i] + 0.2 * Math.sin((2 * Math.PI * 150 * e * i) / sr);
+        fs.writeFileSync(file, makeWav([x], { sampleRate: sr }));
+      }
+  // One corrupt clip: reported and left out.
+  fs.writeFileSync(path.join(dir, 'Actor_01', '03-01-05-02-02-01-01.wav'), 'RIFF0000WAVEjunk');
+}
+
+describe('emo train / emo evaluate', function () {
+  this.timeout(300000);
+  let tmp;
+  let corpus;
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-train-'));
+    corpus = path.join(tmp, 'corpus');
+    makeCorpus(corpus);
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const split = 'actors:3/2/1';
+
+  it('trains a few epochs: the training loss falls and every artefact is written and readable', () => {
+    const out = path.join(tmp, 'run');
+    const r = run(['train', corpus, '--out', out, '--epochs', '4', '--batch', '8', '--split', split, '--lr', '0.003']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /epoch {3}1 {2}loss/);
+    assert.match(r.stdout, /test: 16 clips {2}accuracy/);
+    for (const f of ['best/model.json', 'best/weights.bin', 'last/model.json', 'metrics.json', 'run.json', 'normalization.json', 'confusion.png', 'curves.png', 'checkpoint/state.json']) {
+      assert.ok(fs.existsSync(path.join(out, f)), f);
+    }
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    const losses = metrics.history.map((h) => h.trainLoss);
+    assert.ok(losses[losses.length - 1] < losses[0], `training loss falls: ${losses.join(', ')}`);
+    assert.equal(metrics.failedFiles, 1);
+    assert.equal(metrics.failed[0].code, 'ERR_WAV_TRUNCATED');
+    for (const split of ['train', 'val', 'test']) {
+      assert.equal(metrics.metrics[split].confusion.length, 8);
+      assert.ok(metrics.metrics[split].accuracy >= 0 && metrics.metrics[split].accuracy <= 1);
+    }
+    const runInfo = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    assert.deepEqual(runInfo.split.test, [3]);
+    assert.equal(runInfo.options.seed, 1);
+    for (const png of ['confusion.png', 'curves.png']) assert.equal(fs.readFileSync(path.join(out, png)).subarray(1, 4).toString(), 'PNG');
+
+    const e = run(['evaluate', out, corpus, '--split', 'test']);
+    assert.equal(e.status, 0, e.stderr);
+    const accuracy = Number(/accuracy\s+([\d.]+)%/.exec(e.stdout)[1]) / 100;
+    assert.ok(Math.abs(accuracy - metrics.metrics.test.accuracy) < 1e-3, `evaluate ${accuracy} vs train's ${metrics.metrics.test.accuracy}`);
+    assert.ok(fs.existsSync(path.join(out, 'confusion-test.png')));
+  });
+
+  it('resumes from the last complete epoch with the same result as an uninterrupted run', () => {
+    const a = path.join(tmp, 'a');
+    const b = path.join(tmp, 'b');
+    const cache = path.join(tmp, 'shared.cache');
+    const common = ['--batch', '8', '--split', split, '--cache', cache];
+    assert.equal(run(['train', corpus, '--out', a, '--epochs', '2', ...common]).status, 0);
+    assert.equal(run(['train', corpus, '--out', b, '--epochs', '1', ...common]).status, 0);
+    assert.equal(run(['train', corpus, '--out', b, '--epochs', '2', '--resume', ...common]).status, 0);
+    const history = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')).history.map((h) => [h.trainLoss, h.valLoss]);
+    assert.deepEqual(history(b), history(a));
+    assert.ok(fs.readFileSync(path.join(a, 'last', 'weights.bin')).equals(fs.readFileSync(path.join(b, 'last', 'weights.bin'))), 'same weights');
+  });
+
+  it('says so when a folder has nothing usable, and checks its command line', () => {
+    const empty = path.join(tmp, 'songs');
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, '03-02-05-01-01-01-01.wav'), 'x');
+    const r = run(['train', empty, '--out', path.join(tmp, 'none')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /nothing usable/);
+    assert.equal(run(['train']).status, 2);
+    assert.equal(run(['evaluate', corpus]).status, 2);
+  });
+});
