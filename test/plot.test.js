@@ -20,14 +20,7 @@ function referenceCrc32(bytes) {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function paeth(a, b, c) {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  if (pa <= pb && pa <= pc) return a;
-  return pb <= pc ? b : c;
-}
+const { paeth } = require('./helpers/png');
 
 // Undoes the five PNG filter types for 3-byte pixels.
 function unfilterRow(type, row, prev) {
