@@ -6,7 +6,7 @@ import { EmoError } from '../errors';
 import { melChunksBatch } from '../features';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
-import { classificationMetrics, trainModel, type ClassificationMetrics } from '../train';
+import { classificationMetrics, normaliseChunks, trainModel, type ClassificationMetrics, type Normalisation } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
@@ -123,7 +123,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const modelDir = fs.existsSync(path.join(runOrModel, 'model.json')) ? runOrModel : path.join(runOrModel, 'best');
   const normFile = path.join(runDir, 'normalization.json');
   if (!fs.existsSync(normFile)) throw new EmoError(`no normalization.json beside the model in ${runDir}`, 'ERR_DATASET_NOT_FOUND');
-  const norm = JSON.parse(fs.readFileSync(normFile, 'utf8')) as { mean: number[]; std: number[] };
+  const norm = JSON.parse(fs.readFileSync(normFile, 'utf8')) as Normalisation;
   const runFile = path.join(runDir, 'run.json');
   const splitOptions: SplitOptions = fs.existsSync(runFile) ? ((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { options: { split: SplitOptions } }).options.split ?? {}) : {};
 
@@ -149,12 +149,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
         return;
       }
       const [chunks, mels, frames] = r.shape;
-      for (let c = 0; c < chunks; c++)
-        for (let m = 0; m < mels; m++)
-          for (let t = 0; t < frames; t++) {
-            const k = (c * mels + m) * frames + t;
-            r.data[k] = ((r.data[k] as number) - (norm.mean[m] as number)) / (norm.std[m] as number);
-          }
+      normaliseChunks(r.data, r.shape, norm);
       const probs = tf.tidy(() => (model.predict(tf.tensor(r.data, [1, chunks, mels, frames, 1])) as tf.Tensor).dataSync());
       let best = 0;
       for (let k = 1; k < probs.length; k++) if ((probs[k] as number) > (probs[best] as number)) best = k;

@@ -3,4 +3,4 @@
  * @packageDocumentation
  */
 export { classificationMetrics, type ClassificationMetrics } from './metrics';
-export { trainModel, type EpochRecord, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+export { normaliseChunks, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';

@@ -60,7 +60,8 @@ export interface TrainResult {
   seconds: number;
 }
 
-interface Normalisation {
+/** Per-mel-band statistics of the training split (`normalization.json`). */
+export interface Normalisation {
   mean: number[];
   std: number[];
 }
@@ -123,15 +124,21 @@ function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation):
   records.forEach((r, i) => {
     const view = data.subarray(i * size, (i + 1) * size);
     cache.read(r, view);
-    for (let c = 0; c < chunks; c++)
-      for (let m = 0; m < mels; m++) {
-        const mean = norm.mean[m] as number;
-        const inv = 1 / (norm.std[m] as number);
-        const base = (c * mels + m) * frames;
-        for (let t = 0; t < frames; t++) view[base + t] = ((view[base + t] as number) - mean) * inv;
-      }
+    normaliseChunks(view, [chunks, mels, frames], norm);
   });
   return tf.tensor(data, [records.length, chunks, mels, frames, 1]);
+}
+
+/** In place: each mel band of (chunks, mels, frames) features becomes (x - mean) / std, as the model was trained. */
+export function normaliseChunks(data: Float32Array, shape: readonly [number, number, number], norm: Normalisation): void {
+  const [chunks, mels, frames] = shape;
+  for (let c = 0; c < chunks; c++)
+    for (let m = 0; m < mels; m++) {
+      const mean = norm.mean[m] as number;
+      const inv = 1 / (norm.std[m] as number);
+      const base = (c * mels + m) * frames;
+      for (let t = 0; t < frames; t++) data[base + t] = ((data[base + t] as number) - mean) * inv;
+    }
 }
 
 /** Predicted classes and mean loss of records, in batches. */
