@@ -43,7 +43,7 @@ describe('emo train / emo evaluate', function () {
 
   it('trains a few epochs: the training loss falls and every artefact is written and readable', () => {
     const out = path.join(tmp, 'run');
-    const r = run(['train', corpus, '--out', out, '--epochs', '4', '--batch', '8', '--split', split, '--lr', '0.003']);
+    const r = run(['train', corpus, '--out', out, '--epochs', '4', '--batch', '8', '--split', split, '--lr', '0.003', '--lr-patience', '1']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /epoch {3}1 {2}loss/);
     assert.match(r.stdout, /test: 16 clips {2}accuracy/);
@@ -53,6 +53,9 @@ describe('emo train / emo evaluate', function () {
     const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
     const losses = metrics.history.map((h) => h.trainLoss);
     assert.ok(losses[losses.length - 1] < losses[0], `training loss falls: ${losses.join(', ')}`);
+    // The rate starts at --lr and only ever stays or halves (the rule itself: test/masking.test.js).
+    assert.equal(metrics.history[0].learningRate, 0.003);
+    metrics.history.slice(1).forEach((h, i) => assert.ok([1, 0.5].includes(h.learningRate / metrics.history[i].learningRate), `epoch ${h.epoch}`));
     assert.equal(metrics.failedFiles, 1);
     assert.equal(metrics.failed[0].code, 'ERR_WAV_TRUNCATED');
     for (const split of ['train', 'val', 'test']) {
@@ -75,11 +78,11 @@ describe('emo train / emo evaluate', function () {
     const a = path.join(tmp, 'a');
     const b = path.join(tmp, 'b');
     const cache = path.join(tmp, 'shared.cache');
-    const common = ['--batch', '8', '--split', split, '--cache', cache];
-    assert.equal(run(['train', corpus, '--out', a, '--epochs', '2', ...common]).status, 0);
+    const common = ['--batch', '8', '--split', split, '--cache', cache, '--lr-patience', '1'];
+    assert.equal(run(['train', corpus, '--out', a, '--epochs', '3', ...common]).status, 0);
     assert.equal(run(['train', corpus, '--out', b, '--epochs', '1', ...common]).status, 0);
-    assert.equal(run(['train', corpus, '--out', b, '--epochs', '2', '--resume', ...common]).status, 0);
-    const history = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')).history.map((h) => [h.trainLoss, h.valLoss]);
+    assert.equal(run(['train', corpus, '--out', b, '--epochs', '3', '--resume', ...common]).status, 0);
+    const history = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')).history.map((h) => [h.trainLoss, h.valLoss, h.learningRate]);
     assert.deepEqual(history(b), history(a));
     assert.ok(fs.readFileSync(path.join(a, 'last', 'weights.bin')).equals(fs.readFileSync(path.join(b, 'last', 'weights.bin'))), 'same weights');
   });

@@ -13,11 +13,13 @@ import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
 import { parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
-                 [--split SPEC] [--patience 5] [--cache FILE] [--resume]
+                 [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
-validation macro-F1. Writes to --out (default runs/<folder name>): best/ and last/
+validation macro-F1 and stops after --patience epochs without a better one; halves
+the learning rate after --lr-patience such epochs. Training batches get
+SpecAugment-style frequency and time masks (--no-masking: none). Writes to --out (default runs/<folder name>): best/ and last/
 (tfjs models), metrics.json, run.json, normalization.json, confusion.png, curves.png,
 checkpoint/ (after every epoch; --resume continues from it).
 
@@ -54,6 +56,8 @@ export async function runTrain(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       split: { type: 'string' },
       patience: { type: 'string' },
+      'lr-patience': { type: 'string' },
+      'no-masking': { type: 'boolean', default: false },
       cache: { type: 'string' },
       resume: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -78,6 +82,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     learningRate: num(values.lr),
     seed: num(values.seed),
     patience: num(values.patience),
+    lrPatience: num(values['lr-patience']),
+    masking: values['no-masking'] ? false : undefined,
     split: parseSplitSpec(values.split, TRAIN_USAGE),
     cache: values.cache,
     resume: values.resume,
@@ -96,7 +102,7 @@ export async function runTrain(argv: string[]): Promise<number> {
         const r = event.record;
         process.stdout.write(
           `epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(3)}  acc ${pct(r.trainAccuracy)}  ` +
-            `val loss ${r.valLoss.toFixed(3)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1)}  ` +
+            `val loss ${r.valLoss.toFixed(3)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1)}  lr ${r.learningRate.toPrecision(2)}  ` +
             `${formatDuration(r.seconds)} ${r.samplesPerSecond.toFixed(1)} samples/s${event.best ? '  best' : ''}\n`,
         );
       }

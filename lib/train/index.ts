@@ -2,5 +2,6 @@
  * Training and evaluation of the emotion network.
  * @packageDocumentation
  */
+export { DEFAULT_MASKING, maskChunks, type MaskOptions } from './masking';
 export { classificationMetrics, type ClassificationMetrics } from './metrics';
-export { normaliseChunks, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+export { normaliseChunks, plateauLearningRate, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';

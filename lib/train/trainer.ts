@@ -6,6 +6,7 @@ import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type S
 import { EmoError } from '../errors';
 import { createModel, loadModel, saveModel, useBestBackend } from '../nn';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
+import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
 
 /** Options of {@link trainModel}. */
@@ -22,8 +23,15 @@ export interface TrainOptions {
   seed?: number;
   /** Actor split (default: test 21–24, validation 19–20, training 1–18). */
   split?: SplitOptions;
-  /** Epochs without a better validation macro-F1 before stopping. Default 5. */
+  /** Epochs without a better validation macro-F1 before stopping. Default 6. */
   patience?: number;
+  /**
+   * Epochs without a better validation macro-F1 before the learning rate is halved (reduce on
+   * plateau; never below 1/64 of the initial rate). Default 2.
+   */
+  lrPatience?: number;
+  /** SpecAugment-style masks on training batches ({@link MaskOptions}); `false` turns them off. */
+  masking?: MaskOptions | false;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -46,6 +54,8 @@ export interface EpochRecord {
   valLoss: number;
   valAccuracy: number;
   valMacroF1: number;
+  /** Adam learning rate during this epoch. */
+  learningRate: number;
   seconds: number;
   samplesPerSecond: number;
 }
@@ -74,7 +84,32 @@ interface CheckpointState {
   rngState: number;
 }
 
-const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'cache', 'resume', 'onProgress'];
+// Halving stops here, relative to the initial rate: by then Adam's steps are too small to matter.
+const MIN_LR_FRACTION = 1 / 64;
+
+/**
+ * Reduce on plateau: the learning rate for the epoch after `history`. Starting from `initial`,
+ * the rate halves whenever `patience` epochs in a row have neither beaten the best validation
+ * macro-F1 so far nor followed the previous halving; it never goes below 1/64 of `initial`.
+ * A function of the history alone, so a resumed run continues with the same rates.
+ */
+export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacroF1'>[], initial: number, patience: number): number {
+  let rate = initial;
+  let best = -Infinity;
+  let stale = 0;
+  for (const { valMacroF1 } of history) {
+    if (valMacroF1 > best) {
+      best = valMacroF1;
+      stale = 0;
+    } else if (++stale >= patience && rate > initial * MIN_LR_FRACTION) {
+      rate = Math.max(rate / 2, initial * MIN_LR_FRACTION);
+      stale = 0;
+    }
+  }
+  return rate;
+}
+
+const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'cache', 'resume', 'onProgress'];
 
 /** mulberry32: the one PRNG of training (shuffling and, through Math.random, tfjs dropout). */
 class Mulberry32 {
@@ -116,8 +151,8 @@ function trainingStatistics(cache: FeatureCache, records: number[]): Normalisati
   return { mean, std };
 }
 
-/** Reads records into one normalised (n, 7, 128, 128, 1) input. */
-function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation): tf.Tensor {
+/** Reads records into one normalised (n, 7, 128, 128, 1) input, each clip masked by `mask` when given (training). */
+function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation, mask?: (clip: Float32Array, shape: [number, number, number]) => void): tf.Tensor {
   const [chunks, mels, frames] = cache.header.shape;
   const size = chunks * mels * frames;
   const data = new Float32Array(records.length * size);
@@ -125,6 +160,7 @@ function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation):
     const view = data.subarray(i * size, (i + 1) * size);
     cache.read(r, view);
     normaliseChunks(view, [chunks, mels, frames], norm);
+    mask?.(view, [chunks, mels, frames]);
   });
   return tf.tensor(data, [records.length, chunks, mels, frames, 1]);
 }
@@ -160,6 +196,11 @@ function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[],
   return { predicted, loss: records.length ? lossSum / records.length : NaN };
 }
 
+/** Sets the Adam learning rate of a compiled model (tfjs keeps it in a protected field that every step reads). */
+function setLearningRate(model: tfl.LayersModel, rate: number): void {
+  (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
 function writeJsonAtomic(file: string, value: unknown): void {
   const temp = `${file}.partial-${process.pid}`;
   fs.writeFileSync(temp, `${JSON.stringify(value, null, 1)}\n`);
@@ -183,7 +224,9 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const batch = o.batch === undefined ? 32 : checkInteger('options.batch', o.batch, 1, 4096);
   const learningRate = o.learningRate === undefined ? 1e-3 : checkNumber('options.learningRate', o.learningRate, 1e-8, 10);
   const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, 2 ** 31 - 1);
-  const patience = o.patience === undefined ? 5 : checkInteger('options.patience', o.patience, 1, 10000);
+  const patience = o.patience === undefined ? 6 : checkInteger('options.patience', o.patience, 1, 10000);
+  const lrPatience = o.lrPatience === undefined ? 2 : checkInteger('options.lrPatience', o.lrPatience, 1, 10000);
+  const masking = resolveMaskOptions('options.masking', o.masking);
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -207,8 +250,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
     writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
 
-    // One seeded generator drives shuffling and (through Math.random, which tfjs's unseeded
-    // dropout draws its seeds from) the dropout masks; its state is checkpointed.
+    // One seeded generator drives shuffling, the SpecAugment masks and (through Math.random,
+    // which tfjs's unseeded dropout draws its seeds from) the dropout masks; its state is checkpointed.
     const checkpointDir = path.join(out, 'checkpoint');
     let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
     let model: tfl.LayersModel;
@@ -220,10 +263,14 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     }
     const rng = new Mulberry32(state.rngState);
     Math.random = () => rng.next();
+    const random = () => rng.next();
+    const mask = (clip: Float32Array, shape: [number, number, number]) => maskChunks(clip, shape, masking, random);
 
     const valRecords = of('val');
     for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
       if (epoch - state.bestEpoch > patience && state.bestEpoch > 0) break;
+      const epochRate = plateauLearningRate(state.history, learningRate, lrPatience);
+      setLearningRate(model, epochRate);
       const epochStart = process.hrtime.bigint();
       const order = trainRecords.map((r) => r.index);
       for (let i = order.length - 1; i > 0; i--) {
@@ -237,7 +284,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       const batches = Math.ceil(order.length / batch);
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * batch, (b + 1) * batch);
-        const x = loadBatch(cache, part, norm);
+        const x = loadBatch(cache, part, norm, mask);
         const y = tf.oneHot(tf.tensor1d(part.map((r) => labelOf.get(r) as number), 'int32'), EMOTIONS.length);
         const result = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([x, y]);
@@ -257,6 +304,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         valLoss: val.loss,
         valAccuracy: valMetrics.accuracy,
         valMacroF1: valMetrics.macroF1,
+        learningRate: epochRate,
         seconds,
         samplesPerSecond: seen / seconds,
       };
@@ -301,7 +349,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomic(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomic(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, seed, patience, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

@@ -1,0 +1,109 @@
+'use strict';
+// The training regularisation: SpecAugment-style masks of training batches (where they fall is
+// worked out by hand from a scripted random source) and the reduce-on-plateau learning rate
+// (rates worked out by hand from scripted validation scores).
+const assert = require('node:assert/strict');
+const { DEFAULT_MASKING, maskChunks, plateauLearningRate, trainModel } = require('../dist/train');
+
+const SHAPE = [3, 128, 128];
+const SIZE = SHAPE[0] * SHAPE[1] * SHAPE[2];
+const ones = () => new Float32Array(SIZE).fill(1);
+const at = (data, c, m, t) => data[(c * 128 + m) * 128 + t];
+const constant = (v) => () => v;
+
+describe('SpecAugment masking (training batches)', () => {
+  it('masks the bands and frames a scripted random source selects, in every chunk, and nothing else', () => {
+    // random() = 0.5: width floor(0.5 * 13) = 6, start floor(0.5 * (128 - 6 + 1)) = 61, so bands
+    // 61-66 of every chunk (two identical frequency masks) and frames 61-66 of every chunk.
+    const data = ones();
+    maskChunks(data, SHAPE, DEFAULT_MASKING, constant(0.5));
+    for (let c = 0; c < 3; c++)
+      for (let m = 0; m < 128; m++)
+        for (let t = 0; t < 128; t++) {
+          const masked = (m >= 61 && m <= 66) || (t >= 61 && t <= 66);
+          assert.equal(at(data, c, m, t), masked ? 0 : 1, `chunk ${c} band ${m} frame ${t}`);
+        }
+  });
+
+  it('reaches the widest mask and the top edge, and draws in a fixed order (frequency, then each chunk)', () => {
+    // Near 1: width 12 and start floor(0.9999 * 117) = 116, so the last 12 bands and frames.
+    const top = ones();
+    maskChunks(top, SHAPE, DEFAULT_MASKING, constant(0.9999));
+    assert.equal(at(top, 0, 115, 0), 1);
+    assert.equal(at(top, 2, 116, 0), 0);
+    assert.equal(at(top, 1, 0, 115), 1);
+    assert.equal(at(top, 1, 0, 127), 0);
+
+    // A scripted sequence, two draws (width, then start) per mask: frequency masks 1-2, then
+    // chunk 0's two time masks, chunk 1's, chunk 2's. Each wanted integer k of a draw over n
+    // values (width: 0-12, so n = 13; start: 0-(128 - width), so n = 129 - width) is produced by
+    // the random number (k + 0.5) / n.
+    const wanted = [
+      [5, 124, 10], [0, 129, 0], // bands 10-14; an empty mask
+      [3, 126, 3], [0, 129, 0], // chunk 0: frames 3-5
+      [12, 117, 0], [12, 117, 0], // chunk 1: frames 0-11, twice
+      [0, 129, 0], [1, 128, 127], // chunk 2: frame 127 alone
+    ];
+    const values = wanted.flatMap(([width, n, start]) => [(width + 0.5) / 13, (start + 0.5) / n]);
+    let i = 0;
+    const data = ones();
+    maskChunks(data, SHAPE, DEFAULT_MASKING, () => values[i++]);
+    assert.equal(i, 16, 'two frequency masks and two time masks per chunk, two draws each');
+    const zeroBands = [];
+    for (let m = 0; m < 128; m++) if (at(data, 0, m, 64) === 0) zeroBands.push(m);
+    assert.deepEqual(zeroBands, [10, 11, 12, 13, 14]);
+    const zeroFrames = (c) => {
+      const out = [];
+      for (let t = 0; t < 128; t++) if (at(data, c, 64, t) === 0) out.push(t);
+      return out;
+    };
+    assert.deepEqual(zeroFrames(0), [3, 4, 5]);
+    assert.deepEqual(zeroFrames(1), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.deepEqual(zeroFrames(2), [127]);
+  });
+
+  it('masks nothing when masking is off, and keeps masks inside the clip for any draw', () => {
+    const data = ones();
+    maskChunks(data, SHAPE, { freqMasks: 0, maxFreqWidth: 0, timeMasks: 0, maxTimeWidth: 0 }, () => assert.fail('no draws'));
+    assert.ok(data.every((v) => v === 1));
+    let state = 7;
+    const lcg = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let k = 0; k < 200; k++) {
+      const d = ones();
+      maskChunks(d, SHAPE, DEFAULT_MASKING, lcg);
+      const zeros = d.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+      // At most 2 x 12 bands and 2 x 12 frames of each 128 x 128 chunk.
+      assert.ok(zeros <= 3 * (24 * 128 + 24 * 128), `${zeros} masked values`);
+    }
+  });
+});
+
+describe('reduce-on-plateau learning rate', () => {
+  const history = (scores) => scores.map((valMacroF1) => ({ valMacroF1 }));
+  // The rate for each epoch of a run whose validation scores are `scores`.
+  const rates = (scores, patience) => scores.map((_, e) => plateauLearningRate(history(scores.slice(0, e)), 1, patience));
+
+  it('halves after `patience` epochs without a better score, counting again after each halving', () => {
+    //          epoch:  1    2    3    4     5    6    7    8    9
+    const scores = [0.5, 0.6, 0.6, 0.55, 0.7, 0.7, 0.7, 0.7, 0.7];
+    // Patience 2: epochs 3-4 are stale -> halve for 5; 5 is best; 6-7 stale -> halve for 8.
+    assert.deepEqual(rates(scores, 2), [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25]);
+    // Patience 1: every stale epoch halves the rate for the next.
+    assert.deepEqual(rates(scores, 1), [1, 1, 1, 0.5, 0.25, 0.25, 0.125, 0.0625, 0.03125]);
+  });
+
+  it('a tie is not an improvement, and the rate stops at 1/64 of the initial one', () => {
+    const flat = new Array(12).fill(0.8);
+    assert.deepEqual(rates(flat, 1), [1, 1, 0.5, 0.25, 0.125, 0.0625, 0.03125, 1 / 64, 1 / 64, 1 / 64, 1 / 64, 1 / 64]);
+    assert.equal(plateauLearningRate([], 0.003, 2), 0.003);
+  });
+});
+
+describe('trainModel options for regularisation', () => {
+  it('rejects bad masking and learning-rate patience before doing any work', async () => {
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', masking: { freqMasks: -1 } }), RangeError);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', masking: { freqMask: 2 } }), /did you mean 'freqMasks'/);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', masking: 'on' }), TypeError);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', lrPatience: 0 }), RangeError);
+  });
+});
