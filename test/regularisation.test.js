@@ -1,15 +1,61 @@
 'use strict';
-// The training regularisation: SpecAugment-style masks of training batches (where they fall is
-// worked out by hand from a scripted random source) and the reduce-on-plateau learning rate
-// (rates worked out by hand from scripted validation scores).
+// The training regularisation: the vocal tract length perturbation (checked against the features
+// of a tone at the warped frequency, and against a float64 re-computation of the mel scale),
+// SpecAugment-style masks of training batches (where they fall is worked out by hand from a
+// scripted random source) and the reduce-on-plateau learning rate (rates worked out by hand
+// from scripted validation scores).
 const assert = require('node:assert/strict');
-const { DEFAULT_MASKING, maskChunks, plateauLearningRate, trainModel } = require('../dist/train');
+const emo = require('..');
+const { DEFAULT_MASKING, maskChunks, plateauLearningRate, trainModel, warpMelChunks } = require('../dist/train');
+const { makeWav } = require('./helpers/wav');
 
 const SHAPE = [3, 128, 128];
 const SIZE = SHAPE[0] * SHAPE[1] * SHAPE[2];
 const ones = () => new Float32Array(SIZE).fill(1);
 const at = (data, c, m, t) => data[(c * 128 + m) * 128 + t];
 const constant = (v) => () => v;
+
+describe('vocal tract length perturbation (training batches)', () => {
+  const scale = { nMels: 128, fMin: 0, fMax: 24000 };
+  const tone = (hz) => {
+    const x = new Float32Array(48000 * 3.6);
+    for (let i = 0; i < x.length; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * hz * i) / 48000);
+    return emo.melChunks(makeWav([x]));
+  };
+  // The loudest band of chunk 3, frame 64.
+  const peak = (data) => {
+    let best = 0;
+    for (let m = 1; m < 128; m++) if (at(data, 3, m, 64) > at(data, 3, best, 64)) best = m;
+    return best;
+  };
+
+  it('moves a tone to where a tone at the warped frequency lies', () => {
+    for (const hz of [300, 1000, 3000])
+      for (const factor of [0.9, 1.1]) {
+        const { data, shape } = tone(hz);
+        warpMelChunks(data, shape, factor, scale);
+        const expected = peak(tone(hz * factor).data);
+        assert.ok(Math.abs(peak(data) - expected) <= 1, `${hz} Hz x ${factor}: band ${peak(data)}, a ${hz * factor} Hz tone peaks at ${expected}`);
+        assert.notEqual(peak(data), peak(tone(hz).data), 'the tone moved');
+      }
+  });
+
+  it('interpolates linearly at f / factor on the HTK mel scale, repeats the edge bands, and leaves factor 1 alone', () => {
+    // Each band holds its own index, so the output is the (clamped) fractional source index.
+    const mel = (hz) => 2595 * Math.log10(1 + hz / 700);
+    const hzOf = (m) => 700 * (10 ** (m / 2595) - 1);
+    const step = mel(24000) / 129;
+    for (const factor of [0.8, 1, 1.25]) {
+      const data = new Float32Array(SIZE);
+      for (let c = 0; c < 3; c++) for (let m = 0; m < 128; m++) data.fill(m, (c * 128 + m) * 128, (c * 128 + m + 1) * 128);
+      warpMelChunks(data, SHAPE, factor, scale);
+      for (let m = 0; m < 128; m++) {
+        const source = Math.min(Math.max(mel(hzOf((m + 1) * step) / factor) / step - 1, 0), 127);
+        assert.ok(Math.abs(at(data, 2, m, 100) - source) < 1e-3, `factor ${factor} band ${m}: ${at(data, 2, m, 100)} vs ${source}`);
+      }
+    }
+  });
+});
 
 describe('SpecAugment masking (training batches)', () => {
   it('masks the bands and frames a scripted random source selects, in every chunk, and nothing else', () => {
@@ -105,5 +151,7 @@ describe('trainModel options for regularisation', () => {
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', masking: { freqMask: 2 } }), /did you mean 'freqMasks'/);
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', masking: 'on' }), TypeError);
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', lrPatience: 0 }), RangeError);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', warp: { minFactor: 1.1, maxFactor: 0.9 } }), RangeError);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', warp: { factor: 1 } }), /Unknown|unknown|not/);
   });
 });

@@ -62,6 +62,13 @@ describe('emo train / emo evaluate', function () {
       assert.equal(metrics.metrics[split].confusion.length, 8);
       assert.ok(metrics.metrics[split].accuracy >= 0 && metrics.metrics[split].accuracy <= 1);
     }
+    // The reference pipeline's lowest mel band has an empty filter (centre 19.5 Hz, FFT bins 46.9 Hz
+    // apart), so it is always the -100 dB floor: its spread is floored at 1 dB instead of dividing by ~0.
+    const norm = JSON.parse(fs.readFileSync(path.join(out, 'normalization.json'), 'utf8'));
+    assert.equal(norm.mean.length, 128);
+    assert.ok(Math.abs(norm.mean[0] + 100) < 1e-9, `band 0 mean ${norm.mean[0]}`);
+    assert.equal(norm.std[0], 1);
+    assert.ok(norm.std.slice(1).every((s) => s > 1), 'the other bands vary');
     const runInfo = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
     assert.deepEqual(runInfo.split.test, [3]);
     assert.equal(runInfo.options.seed, 1);

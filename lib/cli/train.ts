@@ -13,13 +13,15 @@ import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
 import { parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
-                 [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--cache FILE] [--resume]
+                 [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
+                 [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
 validation macro-F1 and stops after --patience epochs without a better one; halves
-the learning rate after --lr-patience such epochs. Training batches get
-SpecAugment-style frequency and time masks (--no-masking: none). Writes to --out (default runs/<folder name>): best/ and last/
+the learning rate after --lr-patience such epochs. Training batches get a
+vocal tract length perturbation (--no-warp: none) and SpecAugment-style frequency
+and time masks (--no-masking: none). Writes to --out (default runs/<folder name>): best/ and last/
 (tfjs models), metrics.json, run.json, normalization.json, confusion.png, curves.png,
 checkpoint/ (after every epoch; --resume continues from it).
 
@@ -58,6 +60,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       patience: { type: 'string' },
       'lr-patience': { type: 'string' },
       'no-masking': { type: 'boolean', default: false },
+      'no-warp': { type: 'boolean', default: false },
       cache: { type: 'string' },
       resume: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -84,6 +87,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     patience: num(values.patience),
     lrPatience: num(values['lr-patience']),
     masking: values['no-masking'] ? false : undefined,
+    warp: values['no-warp'] ? false : undefined,
     split: parseSplitSpec(values.split, TRAIN_USAGE),
     cache: values.cache,
     resume: values.resume,

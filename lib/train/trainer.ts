@@ -8,6 +8,7 @@ import { createModel, loadModel, saveModel, useBestBackend } from '../nn';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
+import { resolveWarpOptions, warpMelChunks, type WarpOptions } from './warp';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -32,6 +33,8 @@ export interface TrainOptions {
   lrPatience?: number;
   /** SpecAugment-style masks on training batches ({@link MaskOptions}); `false` turns them off. */
   masking?: MaskOptions | false;
+  /** Vocal tract length perturbation of training batches ({@link WarpOptions}); `false` turns it off. */
+  warp?: WarpOptions | false;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -109,7 +112,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
   return rate;
 }
 
-const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'cache', 'resume', 'onProgress'];
+const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'cache', 'resume', 'onProgress'];
 
 /** mulberry32: the one PRNG of training (shuffling and, through Math.random, tfjs dropout). */
 class Mulberry32 {
@@ -123,7 +126,13 @@ class Mulberry32 {
   }
 }
 
-/** Per-mel-band mean and standard deviation over the training records (every variant). */
+// Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
+// band of the reference pipeline has an empty filter and is always the -100 dB floor; bands above
+// the Nyquist frequency of upsampled clips likewise) would otherwise turn any small deviation, from a
+// warp in training or another recording chain at inference, into inputs of millions.
+const MIN_BAND_STD_DB = 1;
+
+/** Per-mel-band mean and standard deviation (at least {@link MIN_BAND_STD_DB}) over the training records (every variant). */
 function trainingStatistics(cache: FeatureCache, records: number[]): Normalisation {
   const [chunks, mels, frames] = cache.header.shape;
   const sum = new Float64Array(mels);
@@ -147,20 +156,27 @@ function trainingStatistics(cache: FeatureCache, records: number[]): Normalisati
   }
   const n = records.length * chunks * frames;
   const mean = Array.from(sum, (s) => s / n);
-  const std = Array.from(sumSq, (s2, m) => Math.sqrt(Math.max(s2 / n - (mean[m] as number) ** 2, 1e-12)));
+  const std = Array.from(sumSq, (s2, m) => Math.max(Math.sqrt(Math.max(s2 / n - (mean[m] as number) ** 2, 0)), MIN_BAND_STD_DB));
   return { mean, std };
 }
 
-/** Reads records into one normalised (n, 7, 128, 128, 1) input, each clip masked by `mask` when given (training). */
-function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation, mask?: (clip: Float32Array, shape: [number, number, number]) => void): tf.Tensor {
+/** What a training batch gets on top of normalisation: a warp of the dB features, then masks of the normalised ones. */
+interface BatchAugmentation {
+  warp(clip: Float32Array, shape: [number, number, number]): void;
+  mask(clip: Float32Array, shape: [number, number, number]): void;
+}
+
+/** Reads records into one normalised (n, 7, 128, 128, 1) input, augmented when `augmentation` is given (training). */
+function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation, augmentation?: BatchAugmentation): tf.Tensor {
   const [chunks, mels, frames] = cache.header.shape;
   const size = chunks * mels * frames;
   const data = new Float32Array(records.length * size);
   records.forEach((r, i) => {
     const view = data.subarray(i * size, (i + 1) * size);
     cache.read(r, view);
+    augmentation?.warp(view, [chunks, mels, frames]);
     normaliseChunks(view, [chunks, mels, frames], norm);
-    mask?.(view, [chunks, mels, frames]);
+    augmentation?.mask(view, [chunks, mels, frames]);
   });
   return tf.tensor(data, [records.length, chunks, mels, frames, 1]);
 }
@@ -227,6 +243,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const patience = o.patience === undefined ? 6 : checkInteger('options.patience', o.patience, 1, 10000);
   const lrPatience = o.lrPatience === undefined ? 2 : checkInteger('options.lrPatience', o.lrPatience, 1, 10000);
   const masking = resolveMaskOptions('options.masking', o.masking);
+  const warp = resolveWarpOptions('options.warp', o.warp);
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -250,7 +267,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
     writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
 
-    // One seeded generator drives shuffling, the SpecAugment masks and (through Math.random,
+    // One seeded generator drives shuffling, the warps and masks and (through Math.random,
     // which tfjs's unseeded dropout draws its seeds from) the dropout masks; its state is checkpointed.
     const checkpointDir = path.join(out, 'checkpoint');
     let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
@@ -264,7 +281,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const rng = new Mulberry32(state.rngState);
     Math.random = () => rng.next();
     const random = () => rng.next();
-    const mask = (clip: Float32Array, shape: [number, number, number]) => maskChunks(clip, shape, masking, random);
+    const melScale = { nMels: cache.header.pipeline.nMels as number, fMin: cache.header.pipeline.fMin as number, fMax: cache.header.pipeline.fMax as number };
+    const augmentation: BatchAugmentation = {
+      warp: (clip, shape) => warpMelChunks(clip, shape, warp.minFactor + (warp.maxFactor - warp.minFactor) * random(), melScale),
+      mask: (clip, shape) => maskChunks(clip, shape, masking, random),
+    };
 
     const valRecords = of('val');
     for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
@@ -284,7 +305,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       const batches = Math.ceil(order.length / batch);
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * batch, (b + 1) * batch);
-        const x = loadBatch(cache, part, norm, mask);
+        const x = loadBatch(cache, part, norm, augmentation);
         const y = tf.oneHot(tf.tensor1d(part.map((r) => labelOf.get(r) as number), 'int32'), EMOTIONS.length);
         const result = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([x, y]);
@@ -349,7 +370,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomic(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomic(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, warp, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,
