@@ -2,11 +2,12 @@
 // The training regularisation: the vocal tract length perturbation (checked against the features
 // of a tone at the warped frequency, and against a float64 re-computation of the mel scale),
 // SpecAugment-style masks of training batches (where they fall is worked out by hand from a
-// scripted random source) and the reduce-on-plateau learning rate (rates worked out by hand
-// from scripted validation scores).
+// scripted random source), mixup (blends recovered from the labels; Beta moments from their
+// formulas) and the reduce-on-plateau learning rate (rates worked out by hand from scripted
+// validation scores).
 const assert = require('node:assert/strict');
 const emo = require('..');
-const { DEFAULT_MASKING, maskChunks, plateauLearningRate, trainModel, warpMelChunks } = require('../dist/train');
+const { DEFAULT_MASKING, maskChunks, mixBatch, plateauLearningRate, sampleBeta, trainModel, warpMelChunks } = require('../dist/train');
 const { makeWav } = require('./helpers/wav');
 
 const SHAPE = [3, 128, 128];
@@ -124,6 +125,78 @@ describe('SpecAugment masking (training batches)', () => {
   });
 });
 
+// A seeded uniform source (mulberry32) for the statistical checks: the same draws every run.
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('mixup (training batches)', () => {
+  it('draws Beta variates with the right mean and variance', () => {
+    for (const [a, b] of [[0.4, 0.4], [2, 5], [1, 1], [0.2, 3]]) {
+      const random = seeded(a * 100 + b);
+      const n = 40000;
+      let sum = 0;
+      let sumSq = 0;
+      for (let i = 0; i < n; i++) {
+        const x = sampleBeta(a, b, random);
+        assert.ok(x >= 0 && x <= 1);
+        sum += x;
+        sumSq += x * x;
+      }
+      const mean = sum / n;
+      const variance = sumSq / n - mean * mean;
+      const expectedMean = a / (a + b);
+      const expectedVariance = (a * b) / ((a + b) ** 2 * (a + b + 1));
+      assert.ok(Math.abs(mean - expectedMean) < 0.01, `Beta(${a}, ${b}) mean ${mean} vs ${expectedMean}`);
+      assert.ok(Math.abs(variance / expectedVariance - 1) < 0.05, `Beta(${a}, ${b}) variance ${variance} vs ${expectedVariance}`);
+    }
+  });
+
+  it('blends each clip with a partner of a permutation, features and labels with the same weight, its own dominating', () => {
+    const n = 6;
+    const size = 5;
+    const features = Float32Array.from({ length: n * size }, (_, k) => Math.sin(k * 1.7) * 10);
+    // Clip i has label i, so each mixed label row shows its weight and its partner.
+    const labels = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) labels[i * n + i] = 1;
+    const before = features.slice();
+    mixBatch(features, labels, n, 0.4, seeded(3));
+    const partners = [];
+    for (let i = 0; i < n; i++) {
+      const row = labels.subarray(i * n, (i + 1) * n);
+      const lambda = row[i];
+      assert.ok(lambda >= 0.5 && lambda <= 1, `clip ${i} keeps at least half its own label: ${lambda}`);
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-6);
+      const others = [...row.keys()].filter((k) => k !== i && row[k] > 0);
+      assert.ok(others.length <= 1);
+      const p = others.length ? others[0] : i;
+      partners.push(p);
+      for (let k = 0; k < size; k++) {
+        const expected = lambda * before[i * size + k] + (1 - lambda) * before[p * size + k];
+        assert.ok(Math.abs(features[i * size + k] - expected) < 1e-4, `clip ${i} value ${k}`);
+      }
+    }
+    assert.ok(partners.some((p, i) => p !== i), 'some clips are blended with others');
+    // A clip blended with itself has no second label, so only the partners of blended clips are known to be distinct.
+    const blended = partners.filter((p, i) => p !== i);
+    assert.equal(new Set(blended).size, blended.length, 'a permutation');
+  });
+
+  it('leaves the batch alone when alpha is 0 or there is one clip', () => {
+    const features = Float32Array.from([1, 2, 3, 4]);
+    const labels = Float32Array.from([1, 0, 0, 1]);
+    mixBatch(features, labels, 2, 0, () => assert.fail('no draws'));
+    mixBatch(features.subarray(0, 2), labels.subarray(0, 2), 2, 0.4, () => assert.fail('no draws'));
+    assert.deepEqual([...features, ...labels], [1, 2, 3, 4, 1, 0, 0, 1]);
+  });
+});
+
 describe('reduce-on-plateau learning rate', () => {
   const history = (scores) => scores.map((valMacroF1) => ({ valMacroF1 }));
   // The rate for each epoch of a run whose validation scores are `scores`.
@@ -153,5 +226,6 @@ describe('trainModel options for regularisation', () => {
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', lrPatience: 0 }), RangeError);
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', warp: { minFactor: 1.1, maxFactor: 0.9 } }), RangeError);
     await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', warp: { factor: 1 } }), /Unknown|unknown|not/);
+    await assert.rejects(trainModel('/nonexistent', { out: '/nonexistent/out', mixup: -1 }), RangeError);
   });
 });

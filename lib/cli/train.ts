@@ -14,14 +14,15 @@ import { parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
-                 [--cache FILE] [--resume]
+                 [--mixup 0.4] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
 validation macro-F1 and stops after --patience epochs without a better one; halves
 the learning rate after --lr-patience such epochs. Training batches get a
-vocal tract length perturbation (--no-warp: none) and SpecAugment-style frequency
-and time masks (--no-masking: none). Writes to --out (default runs/<folder name>): best/ and last/
+vocal tract length perturbation (--no-warp: none), SpecAugment-style frequency
+and time masks (--no-masking: none) and mixup with Beta(alpha, alpha) weights
+(--mixup 0: none). Writes to --out (default runs/<folder name>): best/ and last/
 (tfjs models), metrics.json, run.json, normalization.json, confusion.png, curves.png,
 checkpoint/ (after every epoch; --resume continues from it).
 
@@ -61,6 +62,7 @@ export async function runTrain(argv: string[]): Promise<number> {
       'lr-patience': { type: 'string' },
       'no-masking': { type: 'boolean', default: false },
       'no-warp': { type: 'boolean', default: false },
+      mixup: { type: 'string' },
       cache: { type: 'string' },
       resume: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +90,7 @@ export async function runTrain(argv: string[]): Promise<number> {
     lrPatience: num(values['lr-patience']),
     masking: values['no-masking'] ? false : undefined,
     warp: values['no-warp'] ? false : undefined,
+    mixup: num(values.mixup),
     split: parseSplitSpec(values.split, TRAIN_USAGE),
     cache: values.cache,
     resume: values.resume,

@@ -6,6 +6,7 @@ import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type S
 import { EmoError } from '../errors';
 import { createModel, loadModel, saveModel, useBestBackend } from '../nn';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
+import { mixBatch } from './mixup';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
 import { resolveWarpOptions, warpMelChunks, type WarpOptions } from './warp';
@@ -35,6 +36,8 @@ export interface TrainOptions {
   masking?: MaskOptions | false;
   /** Vocal tract length perturbation of training batches ({@link WarpOptions}); `false` turns it off. */
   warp?: WarpOptions | false;
+  /** mixup of training batches: the alpha of its Beta(alpha, alpha) blend weights; 0 turns it off. Default 0.4. */
+  mixup?: number;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -112,7 +115,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
   return rate;
 }
 
-const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'cache', 'resume', 'onProgress'];
+const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
 
 /** mulberry32: the one PRNG of training (shuffling and, through Math.random, tfjs dropout). */
 class Mulberry32 {
@@ -166,8 +169,8 @@ interface BatchAugmentation {
   mask(clip: Float32Array, shape: [number, number, number]): void;
 }
 
-/** Reads records into one normalised (n, 7, 128, 128, 1) input, augmented when `augmentation` is given (training). */
-function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation, augmentation?: BatchAugmentation): tf.Tensor {
+/** Reads records into one normalised (n, 7, 128, 128) batch, augmented when `augmentation` is given (training). */
+function readBatch(cache: FeatureCache, records: number[], norm: Normalisation, augmentation?: BatchAugmentation): Float32Array {
   const [chunks, mels, frames] = cache.header.shape;
   const size = chunks * mels * frames;
   const data = new Float32Array(records.length * size);
@@ -178,7 +181,13 @@ function loadBatch(cache: FeatureCache, records: number[], norm: Normalisation, 
     normaliseChunks(view, [chunks, mels, frames], norm);
     augmentation?.mask(view, [chunks, mels, frames]);
   });
-  return tf.tensor(data, [records.length, chunks, mels, frames, 1]);
+  return data;
+}
+
+/** The model's (n, 7, 128, 128, 1) input tensor for n clips of features. */
+function inputTensor(cache: FeatureCache, data: Float32Array): tf.Tensor {
+  const [chunks, mels, frames] = cache.header.shape;
+  return tf.tensor(data, [data.length / (chunks * mels * frames), chunks, mels, frames, 1]);
 }
 
 /** In place: each mel band of (chunks, mels, frames) features becomes (x - mean) / std, as the model was trained. */
@@ -199,7 +208,7 @@ function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[],
   let lossSum = 0;
   for (let i = 0; i < records.length; i += batch) {
     const part = records.slice(i, i + batch);
-    const probs = tf.tidy(() => model.predict(loadBatch(cache, part, norm)) as tf.Tensor2D);
+    const probs = tf.tidy(() => model.predict(inputTensor(cache, readBatch(cache, part, norm))) as tf.Tensor2D);
     const values = probs.dataSync();
     probs.dispose();
     part.forEach((_, j) => {
@@ -244,6 +253,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const lrPatience = o.lrPatience === undefined ? 2 : checkInteger('options.lrPatience', o.lrPatience, 1, 10000);
   const masking = resolveMaskOptions('options.masking', o.masking);
   const warp = resolveWarpOptions('options.warp', o.warp);
+  const mixup = o.mixup === undefined ? 0.4 : checkNumber('options.mixup', o.mixup, 0, 100);
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -305,8 +315,12 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       const batches = Math.ceil(order.length / batch);
       for (let b = 0; b < batches; b++) {
         const part = order.slice(b * batch, (b + 1) * batch);
-        const x = loadBatch(cache, part, norm, augmentation);
-        const y = tf.oneHot(tf.tensor1d(part.map((r) => labelOf.get(r) as number), 'int32'), EMOTIONS.length);
+        const features = readBatch(cache, part, norm, augmentation);
+        const labels = new Float32Array(part.length * EMOTIONS.length);
+        part.forEach((r, i) => (labels[i * EMOTIONS.length + (labelOf.get(r) as number)] = 1));
+        mixBatch(features, labels, EMOTIONS.length, mixup, random);
+        const x = inputTensor(cache, features);
+        const y = tf.tensor2d(labels, [part.length, EMOTIONS.length]);
         const result = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([x, y]);
         lossSum += (result[0] as number) * part.length;
@@ -370,7 +384,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomic(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomic(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, warp, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, warp, mixup, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

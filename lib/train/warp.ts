@@ -11,14 +11,14 @@ import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../
 
 /** Range of the warp factor (see {@link warpMelChunks}). `false` turns warping off. */
 export interface WarpOptions {
-  /** Smallest factor (formants moved down). Default 0.9. */
+  /** Smallest factor (formants moved down). Default 0.85. */
   minFactor?: number;
-  /** Largest factor (formants moved up). Default 1.1. */
+  /** Largest factor (formants moved up). Default 1.15. */
   maxFactor?: number;
 }
 
 /** The warp range that {@link trainModel} uses unless told otherwise. */
-export const DEFAULT_WARP: Readonly<Required<WarpOptions>> = Object.freeze({ minFactor: 0.9, maxFactor: 1.1 });
+export const DEFAULT_WARP: Readonly<Required<WarpOptions>> = Object.freeze({ minFactor: 0.85, maxFactor: 1.15 });
 
 /** Validates warp options and fills in the defaults (`false` → factor 1, no warping). */
 export function resolveWarpOptions(name: string, value: unknown): Required<WarpOptions> {
