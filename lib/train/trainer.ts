@@ -117,7 +117,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 
 const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
 
-/** mulberry32: the one PRNG of training (shuffling and, through Math.random, tfjs dropout). */
+/** mulberry32: the one PRNG of training (shuffling, warps, masks, mixup and, through Math.random, tfjs dropout). */
 class Mulberry32 {
   constructor(public state: number) {}
   next(): number {
