@@ -17,7 +17,7 @@ const at = (data, c, m, t) => data[(c * 128 + m) * 128 + t];
 const constant = (v) => () => v;
 
 describe('vocal tract length perturbation (training batches)', () => {
-  const scale = { nMels: 128, fMin: 0, fMax: 24000 };
+  const scale = { fMin: 0, fMax: 24000 };
   const tone = (hz) => {
     const x = new Float32Array(48000 * 3.6);
     for (let i = 0; i < x.length; i++) x[i] = 0.5 * Math.sin((2 * Math.PI * hz * i) / 48000);

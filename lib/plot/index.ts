@@ -8,7 +8,7 @@ export type { Rgb } from './colormap';
 export { drawText, drawTextVertical, textWidth, textHeight, hasGlyph, GLYPH_WIDTH, GLYPH_HEIGHT, GLYPH_DESCENT, GLYPH_ADVANCE, LINE_HEIGHT } from './font';
 export type { FillTarget } from './font';
 export { RgbCanvas } from './canvas';
-export { hzToMel, melToHz, melBandCentres } from './mel';
+export { hzToMel, melToHz, melBandCentres } from '../features/mel-scale';
 export { renderMelChunksPng, renderSpectrogramPng, layoutMelChunks } from './melchunks';
 export type { MelChunksOptions, SpectrogramOptions, MelChunksLayout, PlotRect } from './melchunks';
 export { renderConfusionPng, layoutConfusion, CONFUSION_EMPTY_COLOR } from './confusion';

@@ -4,7 +4,7 @@
 import { RgbCanvas } from './canvas';
 import { COLORMAP_BYTES, COLORMAP_LUT, colormapIndex, type Rgb } from './colormap';
 import { GLYPH_HEIGHT, GLYPH_DESCENT, LINE_HEIGHT, textHeight, textWidth } from './font';
-import { melBandCentres } from './mel';
+import { melBandCentres } from '../features/mel-scale';
 import { decimalsFor, formatTick, niceStep, ticksIn } from './ticks';
 import { checkFinite, checkNonNegativeNumber, checkObject, checkPositiveInteger, checkPositiveNumber, invalidRange, invalidType } from './validate';
 

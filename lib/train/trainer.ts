@@ -171,15 +171,15 @@ interface BatchAugmentation {
 
 /** Reads records into one normalised (n, 7, 128, 128) batch, augmented when `augmentation` is given (training). */
 function readBatch(cache: FeatureCache, records: number[], norm: Normalisation, augmentation?: BatchAugmentation): Float32Array {
-  const [chunks, mels, frames] = cache.header.shape;
-  const size = chunks * mels * frames;
+  const shape = cache.header.shape;
+  const size = shape[0] * shape[1] * shape[2];
   const data = new Float32Array(records.length * size);
   records.forEach((r, i) => {
     const view = data.subarray(i * size, (i + 1) * size);
     cache.read(r, view);
-    augmentation?.warp(view, [chunks, mels, frames]);
-    normaliseChunks(view, [chunks, mels, frames], norm);
-    augmentation?.mask(view, [chunks, mels, frames]);
+    augmentation?.warp(view, shape);
+    normaliseChunks(view, shape, norm);
+    augmentation?.mask(view, shape);
   });
   return data;
 }
@@ -277,7 +277,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
     writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
 
-    // One seeded generator drives shuffling, the warps and masks and (through Math.random,
+    // One seeded generator drives shuffling, the warps, masks and mixup and (through Math.random,
     // which tfjs's unseeded dropout draws its seeds from) the dropout masks; its state is checkpointed.
     const checkpointDir = path.join(out, 'checkpoint');
     let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
@@ -289,9 +289,9 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       model = createModel({ seed, learningRate });
     }
     const rng = new Mulberry32(state.rngState);
-    Math.random = () => rng.next();
     const random = () => rng.next();
-    const melScale = { nMels: cache.header.pipeline.nMels as number, fMin: cache.header.pipeline.fMin as number, fMax: cache.header.pipeline.fMax as number };
+    Math.random = random;
+    const melScale = { fMin: cache.header.pipeline.fMin as number, fMax: cache.header.pipeline.fMax as number };
     const augmentation: BatchAugmentation = {
       warp: (clip, shape) => warpMelChunks(clip, shape, warp.minFactor + (warp.maxFactor - warp.minFactor) * random(), melScale),
       mask: (clip, shape) => maskChunks(clip, shape, masking, random),
@@ -308,7 +308,6 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         const j = Math.floor(rng.next() * (i + 1));
         [order[i], order[j]] = [order[j] as number, order[i] as number];
       }
-      const labelOf = new Map(all.map((r) => [r.index, r.entry.emotionId]));
       let lossSum = 0;
       let accSum = 0;
       let seen = 0;
@@ -317,7 +316,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         const part = order.slice(b * batch, (b + 1) * batch);
         const features = readBatch(cache, part, norm, augmentation);
         const labels = new Float32Array(part.length * EMOTIONS.length);
-        part.forEach((r, i) => (labels[i * EMOTIONS.length + (labelOf.get(r) as number)] = 1));
+        part.forEach((r, i) => (labels[i * EMOTIONS.length + (all[r] as (typeof all)[number]).entry.emotionId] = 1));
         mixBatch(features, labels, EMOTIONS.length, mixup, random);
         const x = inputTensor(cache, features);
         const y = tf.tensor2d(labels, [part.length, EMOTIONS.length]);

@@ -7,6 +7,7 @@
  * batches only.
  * @packageDocumentation
  */
+import { hzToMel, melBandCentres } from '../features/mel-scale';
 import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 
 /** Range of the warp factor (see {@link warpMelChunks}). `false` turns warping off. */
@@ -31,15 +32,11 @@ export function resolveWarpOptions(name: string, value: unknown): Required<WarpO
   return { minFactor, maxFactor };
 }
 
-/** The mel scale of the pipeline (HTK, as torchaudio's default). */
+/** The frequency range of the pipeline's mel filterbank (HTK scale; the band count is the features' own). */
 export interface MelScale {
-  nMels: number;
   fMin: number;
   fMax: number;
 }
-
-const hzToMel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
-const melToHz = (mel: number) => 700 * (10 ** (mel / 2595) - 1);
 
 /**
  * In place: warps the frequency axis of one clip's (chunks, mels, frames) mel features by
@@ -51,13 +48,14 @@ const melToHz = (mel: number) => 700 * (10 ** (mel / 2595) - 1);
 export function warpMelChunks(data: Float32Array, shape: readonly [number, number, number], factor: number, scale: MelScale): void {
   const [chunks, mels, frames] = shape;
   if (factor === 1 || mels < 2) return;
-  if (mels !== scale.nMels) throw new RangeError(`Expected features with ${scale.nMels} mel bands but received ${mels}`);
+  const centres = melBandCentres(mels, scale.fMin, scale.fMax);
   const melMin = hzToMel(scale.fMin);
   const step = (hzToMel(scale.fMax) - melMin) / (mels + 1);
   const lower = new Int32Array(mels);
   const weight = new Float32Array(mels);
   for (let m = 0; m < mels; m++) {
-    const source = (hzToMel(melToHz(melMin + (m + 1) * step) / factor) - melMin) / step - 1;
+    // Fractional index of the band whose centre lies at centre / factor (band m sits at m + 1 steps).
+    const source = (hzToMel((centres[m] as number) / factor) - melMin) / step - 1;
     const s = Math.min(Math.max(source, 0), mels - 1);
     lower[m] = Math.min(Math.floor(s), mels - 2);
     weight[m] = s - (lower[m] as number);

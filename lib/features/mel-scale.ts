@@ -1,4 +1,4 @@
-// The HTK mel scale, used to label mel bands with their centre frequencies.
+// The HTK mel scale of the feature pipeline (torchaudio's default): band centres for plots, the frequency warp of training.
 
 /** Hz to mel on the HTK scale: mel = 2595 · log10(1 + f / 700). */
 export function hzToMel(hz: number): number {
