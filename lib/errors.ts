@@ -23,7 +23,10 @@ export type EmoErrorCode =
   | 'ERR_DATASET_EMPTY'
   | 'ERR_CACHE_CORRUPT'
   | 'ERR_CACHE_STALE'
-  | 'ERR_MISSING_TOOL';
+  | 'ERR_MISSING_TOOL'
+  | 'ERR_MODEL_INVALID'
+  | 'ERR_MODEL_FEATURES_MISMATCH'
+  | 'ERR_EXPORT_PARITY';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

@@ -81,6 +81,48 @@ describe('emo train / emo evaluate', function () {
     assert.ok(fs.existsSync(path.join(out, 'confusion-test.png')));
   });
 
+  it('exports the briefly trained run to ONNX, parity-checked on its validation clips; evaluate gives the same metrics from the .onnx', () => {
+    const out = path.join(tmp, 'run'); // trained by the test above
+    const x = run(['export', out]);
+    assert.equal(x.status, 0, x.stderr);
+    const file = path.join(out, 'model.onnx');
+    assert.ok(fs.existsSync(file));
+    const parity = /on (\d+) validation clips: largest difference ([\d.e+-]+) in probabilities, ([\d.e+-]+) in attention/.exec(x.stdout);
+    assert.ok(parity, x.stdout);
+    assert.equal(Number(parity[1]), 16); // actor 2: 8 emotions x 2 repetitions
+    assert.ok(Number(parity[2]) <= 1e-4 && Number(parity[3]) <= 1e-4, x.stdout);
+    const { onnx } = require('onnx-proto');
+    const meta = Object.fromEntries(onnx.ModelProto.decode(fs.readFileSync(file)).metadataProps.map((p) => [p.key, p.value]));
+    const training = JSON.parse(meta['emo.training']);
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    assert.deepEqual(training.split.test, [3]);
+    assert.deepEqual(training.splitOptions, { testActors: [3], valActors: [2], trainActors: [1] });
+    assert.equal(training.bestEpoch, metrics.bestEpoch);
+    assert.equal(training.scores.test.accuracy, metrics.metrics.test.accuracy);
+
+    const viaTfjs = run(['evaluate', out, corpus, '--split', 'all', '--predictions', path.join(tmp, 'tfjs.jsonl')]);
+    const viaOnnx = run(['evaluate', file, corpus, '--split', 'all', '--predictions', path.join(tmp, 'onnx.jsonl')]);
+    assert.equal(viaOnnx.status, 1, viaOnnx.stderr); // the corrupt clip
+    assert.equal(viaTfjs.status, 1, viaTfjs.stderr);
+    const metricLines = (r) => r.stdout.split('\n').filter((l) => !/^(predictions|confusion matrix):/.test(l));
+    assert.deepEqual(metricLines(viaOnnx), metricLines(viaTfjs));
+    const rows = (f) => fs.readFileSync(path.join(tmp, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const [a, b] = [rows('tfjs.jsonl'), rows('onnx.jsonl')];
+    assert.equal(a.length, 48); // every readable clip
+    a.forEach((row, i) => {
+      assert.deepEqual(Object.keys(row), ['file', 'truth', 'predicted', 'probabilities']);
+      assert.equal(b[i].file, row.file);
+      assert.equal(b[i].predicted, row.predicted);
+      assert.equal(row.probabilities.length, 8);
+      row.probabilities.forEach((p, k) => assert.ok(Math.abs(p - b[i].probabilities[k]) <= 1e-4, `${row.file} class ${k}`));
+    });
+    assert.equal(a.find((r) => r.file.endsWith('03-01-03-01-01-01-01.wav')).truth, 'happy');
+
+    // Options are checked; an unknown opset is a usage error.
+    assert.equal(run(['export', out, '--opset', '9']).status, 2);
+    assert.equal(run(['export', path.join(tmp, 'nowhere')]).status, 1);
+  });
+
   it('resumes from the last complete epoch with the same result as an uninterrupted run', () => {
     const a = path.join(tmp, 'a');
     const b = path.join(tmp, 'b');

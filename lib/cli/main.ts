@@ -11,7 +11,8 @@ Commands:
   features <wav or dir...>   compute the model's input features; --png draws them
   synth <outDir>             write a synthetic RAVDESS-style corpus (espeak-ng + sox)
   train <dataset dir>        train the network (split by actor, augmented training set)
-  evaluate <run> <dataset>   metrics and confusion matrix of a trained model
+  evaluate <model> <dataset> metrics and confusion matrix of a trained model (run, folder or .onnx)
+  export <run dir>           write the trained network as one ONNX file, parity-checked
 
 Run 'emo <command> --help' for a command's options.
 
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   synth: async (argv) => (await import('./synth')).runSynth(argv),
   train: async (argv) => (await import('./train')).runTrain(argv),
   evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
+  export: async (argv) => (await import('./export')).runExport(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -3,13 +3,16 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EMOTIONS, indexRavdess, splitByActor, type SplitOptions } from '../data';
 import { EmoError } from '../errors';
-import { melChunksBatch } from '../features';
+import { melChunksBatch, type MelChunks } from '../features';
+import { stackClips } from '../export';
+import { openOnnxModel } from '../infer/onnx-model';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
-import { classificationMetrics, normaliseChunks, trainModel, type ClassificationMetrics, type Normalisation } from '../train';
+import { classificationMetrics, trainModel, type ClassificationMetrics, type Normalisation } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
+import { resolveTrainedModel } from './run-dir';
 import { parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
@@ -28,11 +31,16 @@ checkpoint/ (after every epoch; --resume continues from it).
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
-export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir> <dataset dir> [--split test|val|train|all]
+export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
+                    [--predictions FILE.jsonl]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
-run was trained with (--split all: every clip), and writes confusion-<split>.png.`;
+run was trained with (for an .onnx file: the split its emo.training metadata records;
+--split all: every clip), and writes confusion-<split>.png beside the model. An .onnx
+file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the same
+metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
+"probabilities": [8, in label order]}.`;
 
 function pct(x: number): string {
   return Number.isNaN(x) ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`;
@@ -122,61 +130,127 @@ export async function runTrain(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A trained model behind one interface: class probabilities (n × labels, row-major) of raw melChunks features. */
+interface Predictor {
+  predict(clips: MelChunks[]): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+async function tfjsPredictor(modelDir: string, norm: Normalisation): Promise<Predictor> {
+  await useBestBackend();
+  const model = await loadModel(modelDir);
+  return {
+    async predict(clips) {
+      const [chunks, mels, frames] = (clips[0] as MelChunks).shape;
+      const input = stackClips(clips, norm);
+      const probs = tf.tidy(() => model.predict(tf.tensor(input, [clips.length, chunks, mels, frames, 1])) as tf.Tensor);
+      const values = (await probs.data()) as Float32Array;
+      probs.dispose();
+      return values;
+    },
+    async close() {
+      model.dispose();
+    },
+  };
+}
+
+async function onnxPredictor(file: string): Promise<{ predictor: Predictor; splitOptions: SplitOptions }> {
+  const model = await openOnnxModel(file);
+  const recorded = model.metadata.training.splitOptions;
+  return {
+    splitOptions: recorded !== null && typeof recorded === 'object' ? (recorded as SplitOptions) : {},
+    predictor: {
+      async predict(clips) {
+        return (await model.run(stackClips(clips), clips.length)).probabilities;
+      },
+      close: () => model.close(),
+    },
+  };
+}
+
+// Clips per forward pass: large enough to amortise a run, small enough to keep memory flat.
+const EVALUATE_BATCH = 32;
+
 export async function runEvaluate(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandLine(argv, { split: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } }, EVALUATE_USAGE);
+  const { values, positionals } = parseCommandLine(
+    argv,
+    { split: { type: 'string' }, predictions: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    EVALUATE_USAGE,
+  );
   if (values.help) {
     process.stdout.write(`${EVALUATE_USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 2) throw new UsageError('emo evaluate needs a run (or model) folder and a dataset folder', EVALUATE_USAGE);
-  const [runOrModel, dir] = positionals as [string, string];
+  if (positionals.length !== 2) throw new UsageError('emo evaluate needs a run folder, model folder or .onnx file, and a dataset folder', EVALUATE_USAGE);
+  const [given, dir] = positionals as [string, string];
   const which = values.split ?? 'test';
   if (!['test', 'val', 'train', 'all'].includes(which)) throw new UsageError(`--split must be test, val, train or all, not '${which}'`, EVALUATE_USAGE);
-  const runDir = fs.existsSync(path.join(runOrModel, 'best', 'model.json')) ? runOrModel : path.dirname(path.resolve(runOrModel));
-  const modelDir = fs.existsSync(path.join(runOrModel, 'model.json')) ? runOrModel : path.join(runOrModel, 'best');
-  const normFile = path.join(runDir, 'normalization.json');
-  if (!fs.existsSync(normFile)) throw new EmoError(`no normalization.json beside the model in ${runDir}`, 'ERR_DATASET_NOT_FOUND');
-  const norm = JSON.parse(fs.readFileSync(normFile, 'utf8')) as Normalisation;
-  const runFile = path.join(runDir, 'run.json');
-  const splitOptions: SplitOptions = fs.existsSync(runFile) ? ((JSON.parse(fs.readFileSync(runFile, 'utf8')) as { options: { split: SplitOptions } }).options.split ?? {}) : {};
 
-  await useBestBackend();
-  const { entries, skipped } = indexRavdess(dir);
-  const chosen = which === 'all' ? entries : splitByActor(entries, splitOptions)[which as 'test' | 'val' | 'train'];
-  if (chosen.length === 0) throw new EmoError(`no clips of the ${which} split in ${dir}`, 'ERR_DATASET_EMPTY');
-  const model = await loadModel(modelDir);
-  const truth: number[] = [];
-  const predicted: number[] = [];
-  let failed = 0;
-  const bar = new ProgressBar(chosen.length, 'evaluate', { unit: 'clips' });
-  for (let i = 0; i < chosen.length; i += 64) {
-    const group = chosen.slice(i, i + 64);
-    const inputs = group.map((e) => fs.readFileSync(e.path));
-    const results = await melChunksBatch(inputs, { errors: 'return' });
-    results.forEach((r, j) => {
-      const entry = group[j] as (typeof group)[number];
-      bar.tick();
-      if (r instanceof EmoError) {
-        failed++;
-        bar.log(`error: ${entry.path}: ${r.message} (${r.code})`);
-        return;
-      }
-      const [chunks, mels, frames] = r.shape;
-      normaliseChunks(r.data, r.shape, norm);
-      const probs = tf.tidy(() => (model.predict(tf.tensor(r.data, [1, chunks, mels, frames, 1])) as tf.Tensor).dataSync());
-      let best = 0;
-      for (let k = 1; k < probs.length; k++) if ((probs[k] as number) > (probs[best] as number)) best = k;
-      truth.push(entry.emotionId);
-      predicted.push(best);
-    });
+  let predictor: Predictor;
+  let splitOptions: SplitOptions;
+  let pngDir: string;
+  if (/\.onnx$/i.test(given)) {
+    ({ predictor, splitOptions } = await onnxPredictor(given));
+    pngDir = path.dirname(path.resolve(given));
+  } else {
+    const folder = resolveTrainedModel(given);
+    splitOptions = folder.run?.options.split ?? {};
+    predictor = await tfjsPredictor(folder.modelDir, folder.normalisation);
+    pngDir = folder.runDir;
   }
-  bar.finish();
-  const metrics = classificationMetrics(truth, predicted, EMOTIONS);
-  printMetrics(which, metrics);
-  if (failed > 0 || skipped.length > 0) process.stdout.write(`${failed} clips failed; ${skipped.length} .wav files were not RAVDESS speech clips\n`);
-  const png = path.join(runDir, `confusion-${which}.png`);
-  writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${which} split of ${path.basename(path.resolve(dir))}` }));
-  process.stdout.write(`confusion matrix: ${png}\n`);
-  model.dispose();
-  return failed > 0 ? 1 : 0;
+
+  try {
+    const { entries, skipped } = indexRavdess(dir);
+    const chosen = which === 'all' ? entries : splitByActor(entries, splitOptions)[which as 'test' | 'val' | 'train'];
+    if (chosen.length === 0) throw new EmoError(`no clips of the ${which} split in ${dir}`, 'ERR_DATASET_EMPTY');
+    const truth: number[] = [];
+    const predicted: number[] = [];
+    const lines: string[] = [];
+    let failed = 0;
+    const bar = new ProgressBar(chosen.length, 'evaluate', { unit: 'clips' });
+    for (let i = 0; i < chosen.length; i += EVALUATE_BATCH) {
+      const group = chosen.slice(i, i + EVALUATE_BATCH);
+      const results = await melChunksBatch(
+        group.map((e) => fs.readFileSync(e.path)),
+        { errors: 'return' },
+      );
+      const good: Array<{ entry: (typeof group)[number]; clip: MelChunks }> = [];
+      results.forEach((r, j) => {
+        const entry = group[j] as (typeof group)[number];
+        if (r instanceof EmoError) {
+          failed++;
+          bar.tick();
+          bar.log(`error: ${entry.path}: ${r.message} (${r.code})`);
+        } else good.push({ entry, clip: r });
+      });
+      if (good.length === 0) continue;
+      const probs = await predictor.predict(good.map((g) => g.clip));
+      const classes = EMOTIONS.length;
+      good.forEach(({ entry }, j) => {
+        const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
+        let best = 0;
+        for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
+        truth.push(entry.emotionId);
+        predicted.push(best);
+        if (values.predictions !== undefined) {
+          lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
+        }
+        bar.tick();
+      });
+    }
+    bar.finish();
+    const metrics = classificationMetrics(truth, predicted, EMOTIONS);
+    printMetrics(which, metrics);
+    if (failed > 0 || skipped.length > 0) process.stdout.write(`${failed} clips failed; ${skipped.length} .wav files were not RAVDESS speech clips\n`);
+    if (values.predictions !== undefined) {
+      writeFileAtomic(values.predictions, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+      process.stdout.write(`predictions: ${values.predictions}\n`);
+    }
+    const png = path.join(pngDir, `confusion-${which}.png`);
+    writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${which} split of ${path.basename(path.resolve(dir))}` }));
+    process.stdout.write(`confusion matrix: ${png}\n`);
+    return failed > 0 ? 1 : 0;
+  } finally {
+    await predictor.close();
+  }
 }

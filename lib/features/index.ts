@@ -5,7 +5,16 @@ import { native } from '../native';
 import { checkInteger, checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
 import { featureOptionKeys, resolveCached, type FeatureOptions } from './options';
 
-export { DEFAULT_FEATURE_OPTIONS, resolveFeatureOptions, type FeatureOptions, type ResolvedFeatures } from './options';
+export {
+  DEFAULT_FEATURE_OPTIONS,
+  describeFeatures,
+  featureDifferences,
+  featureOptionsFromNative,
+  resolveFeatureOptions,
+  type FeatureDescriptor,
+  type FeatureOptions,
+  type ResolvedFeatures,
+} from './options';
 
 /** A dB mel spectrogram, mel-major: `data[m * frames + t]`. */
 export interface MelSpectrogram {

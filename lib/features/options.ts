@@ -123,3 +123,69 @@ const defaults = resolveFeatureOptions({});
 export function resolveCached(options: FeatureOptions | undefined, name = 'options', extraKeys: readonly string[] = []): ResolvedFeatures {
   return options === undefined ? defaults : resolveFeatureOptions(options, name, extraKeys);
 }
+
+/**
+ * The feature options a native configuration was resolved from (every field explicit). Run
+ * records (`run.json`, the feature cache) store the native form; this turns it back into options.
+ */
+export function featureOptionsFromNative(config: NativeConfig): Required<FeatureOptions> {
+  return {
+    sampleRate: config.sampleRate,
+    offsetSeconds: config.offset / config.sampleRate,
+    durationSeconds: config.length / config.sampleRate,
+    nFft: config.nFft,
+    winLength: config.winLength,
+    hopLength: config.hopLength,
+    nMels: config.nMels,
+    fMin: config.fMin,
+    fMax: config.fMax,
+    amin: config.amin,
+    // NaN in the native struct; null once it has been through JSON.
+    topDb: config.topDb === null || Number.isNaN(config.topDb) ? null : config.topDb,
+    chunkFrames: config.chunkFrames,
+    chunkStride: config.chunkStride,
+    resampleLowpassFilterWidth: config.lowpassFilterWidth,
+    resampleRolloff: config.rolloff,
+  };
+}
+
+/**
+ * A self-describing record of a feature pipeline, as stored in a model file (ONNX metadata
+ * `emo.features`): every option, the fixed choices a reader in another language needs (window,
+ * mel scale, dB formula) and the resulting input shape.
+ */
+export interface FeatureDescriptor extends Required<FeatureOptions> {
+  window: 'hamming-periodic-centred';
+  melScale: 'htk';
+  melNorm: 'none';
+  db: '10*log10(max(power, amin))';
+  /** [chunks, nMels, chunkFrames] */
+  shape: [number, number, number];
+}
+
+/** The {@link FeatureDescriptor} of a resolved pipeline. */
+export function describeFeatures(resolved: ResolvedFeatures): FeatureDescriptor {
+  return {
+    ...featureOptionsFromNative(resolved.native),
+    window: 'hamming-periodic-centred',
+    melScale: 'htk',
+    melNorm: 'none',
+    db: '10*log10(max(power, amin))',
+    shape: [...resolved.chunkShape],
+  };
+}
+
+/**
+ * The fields in which two feature descriptors differ, as readable `name: a ≠ b` strings (empty
+ * when they describe the same pipeline). Keys missing on either side count as differences.
+ */
+export function featureDifferences(expected: FeatureDescriptor, actual: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+  const differences: string[] = [];
+  for (const key of keys) {
+    const a = JSON.stringify((expected as unknown as Record<string, unknown>)[key]);
+    const b = JSON.stringify(actual[key]);
+    if (a !== b) differences.push(`${key}: ${b ?? 'missing'} (this pipeline: ${a ?? 'none'})`);
+  }
+  return differences;
+}

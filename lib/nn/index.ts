@@ -42,3 +42,6 @@ export {
   type NativeMemoryStats,
 } from './backend';
 export { useBestBackend } from './select';
+
+// ONNX export of a trained network (onnxruntime-node checks the graph before the bytes are returned).
+export { DEFAULT_OPSET, SUPPORTED_OPSETS, exportOnnx, type BandNormalisation, type ExportOptions } from '../export';

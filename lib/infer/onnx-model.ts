@@ -1,0 +1,295 @@
+/**
+ * Opening an exported emo-native ONNX file: its structure and metadata are read with the ONNX
+ * schema package and checked before onnxruntime sees it, so a wrong or damaged file is a clear
+ * `EmoError` rather than a runtime failure half-way through a job.
+ *
+ * @packageDocumentation
+ */
+import * as fs from 'node:fs';
+import { onnx } from 'onnx-proto';
+import type * as Ort from 'onnxruntime-node';
+import { EMOTIONS } from '../data/ravdess';
+import { EmoError } from '../errors';
+import { describeFeatures, featureDifferences, resolveFeatureOptions, type FeatureDescriptor } from '../features/options';
+import { checkInteger } from '../validate';
+
+/** ONNX names of the graph's input and outputs (a contract: consumers address them by name). */
+export const ONNX_INPUT = 'mel';
+export const ONNX_PROBABILITIES = 'probabilities';
+export const ONNX_ATTENTION = 'attention';
+
+/** Metadata keys an emo-native model carries (`metadata_props`). */
+export const METADATA_KEYS = {
+  labels: 'emo.labels',
+  features: 'emo.features',
+  version: 'emo.version',
+  training: 'emo.training',
+  parity: 'emo.parity',
+} as const;
+
+/** A graph input or output: its name and dimensions (a string for a named dynamic one). */
+export interface OnnxValueInfo {
+  name: string;
+  dims: Array<number | string>;
+}
+
+/** What the file says about itself, read without running it. */
+export interface OnnxModelInfo {
+  irVersion: number;
+  /** Version of the default-domain opset. */
+  opset: number;
+  producerName: string;
+  producerVersion: string;
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  /** Every `metadata_props` entry, verbatim. */
+  metadata: Record<string, string>;
+}
+
+/** Parity an export measured between the ONNX graph and TensorFlow.js (metadata `emo.parity`). */
+export interface OnnxParity {
+  /** Largest absolute difference of any class probability. */
+  probabilities: number;
+  /** Largest absolute difference of any attention weight. */
+  attention: number;
+  /** Clips compared. */
+  clips: number;
+  /** Where the clips came from: `'validation'` (the run's validation split) or `'generated'`. */
+  source: string;
+}
+
+/** The emo-native metadata of a model file, parsed. */
+export interface EmoModelMetadata {
+  /** Class labels in output order. */
+  labels: string[];
+  /** The feature pipeline the model expects its input from. */
+  features: FeatureDescriptor;
+  /** emo-native version that wrote the file. */
+  version: string;
+  /** How the model was trained: corpus, split, epochs, scores (whatever the exporter knew). */
+  training: Record<string, unknown>;
+  /** The parity the export measured, when it verified itself. */
+  parity: OnnxParity | null;
+}
+
+const toNumber = (v: number | { toNumber(): number } | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
+
+function valueInfos(list: onnx.IValueInfoProto[] | null | undefined): OnnxValueInfo[] {
+  return (list ?? []).map((v) => ({
+    name: v.name ?? '',
+    dims: (v.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : toNumber(d.dimValue as number | null))),
+  }));
+}
+
+function invalid(message: string, source: string): EmoError {
+  const error = new EmoError(`${source}: ${message}`, 'ERR_MODEL_INVALID');
+  return error;
+}
+
+/**
+ * Reads an ONNX file's structure and metadata.
+ *
+ * @throws {@link EmoError} `ERR_MODEL_INVALID` when the bytes are not an ONNX model (a text
+ *   file, a truncated download).
+ */
+export function inspectOnnx(bytes: Uint8Array, source = 'model'): OnnxModelInfo {
+  if (bytes.length === 0) throw invalid('the file is empty', source);
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw invalid(`not an ONNX model, or a truncated one (${(error as Error).message})`, source);
+  }
+  if (!model.graph || toNumber(model.irVersion as number) <= 0) throw invalid('not an ONNX model (no graph or IR version)', source);
+  const opset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  return {
+    irVersion: toNumber(model.irVersion as number),
+    opset: toNumber(opset?.version as number),
+    producerName: model.producerName ?? '',
+    producerVersion: model.producerVersion ?? '',
+    inputs: valueInfos(model.graph.input),
+    outputs: valueInfos(model.graph.output),
+    metadata: Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? ''])),
+  };
+}
+
+function parseJson(info: OnnxModelInfo, key: string, source: string): unknown {
+  const text = info.metadata[key];
+  if (text === undefined) throw invalid(`not an emo-native model: no '${key}' metadata (export it with 'emo export')`, source);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalid(`the '${key}' metadata is not valid JSON`, source);
+  }
+}
+
+/**
+ * Parses and checks the emo-native metadata and the graph's interface: input `mel`
+ * (batch, chunks, mels, frames) and outputs `probabilities` (batch, labels) and
+ * `attention` (batch, chunks), consistent with the recorded feature shape.
+ *
+ * @throws {@link EmoError} `ERR_MODEL_INVALID`.
+ */
+export function readEmoMetadata(info: OnnxModelInfo, source = 'model'): EmoModelMetadata {
+  const labels = parseJson(info, METADATA_KEYS.labels, source);
+  if (!Array.isArray(labels) || labels.length === 0 || !labels.every((l) => typeof l === 'string')) throw invalid(`'${METADATA_KEYS.labels}' is not a list of labels`, source);
+  const features = parseJson(info, METADATA_KEYS.features, source) as FeatureDescriptor;
+  if (features === null || typeof features !== 'object' || !Array.isArray(features.shape)) throw invalid(`'${METADATA_KEYS.features}' does not describe a feature pipeline`, source);
+  const training = info.metadata[METADATA_KEYS.training] === undefined ? {} : parseJson(info, METADATA_KEYS.training, source);
+  const parity = info.metadata[METADATA_KEYS.parity] === undefined ? null : (parseJson(info, METADATA_KEYS.parity, source) as OnnxParity);
+
+  const [chunks, mels, frames] = features.shape;
+  const expect = (list: OnnxValueInfo[], name: string, dims: number[], what: string) => {
+    const v = list.find((x) => x.name === name);
+    const ok = v && v.dims.length === dims.length + 1 && typeof v.dims[0] === 'string' && dims.every((d, i) => v.dims[i + 1] === d);
+    if (!ok) throw invalid(`the graph needs ${what} '${name}' of shape [batch, ${dims.join(', ')}]${v ? `, it has [${v.dims.join(', ')}]` : ', it has none'}`, source);
+  };
+  expect(info.inputs, ONNX_INPUT, [chunks, mels, frames], 'an input');
+  expect(info.outputs, ONNX_PROBABILITIES, [labels.length], 'an output');
+  expect(info.outputs, ONNX_ATTENTION, [chunks], 'an output');
+  return {
+    labels: labels as string[],
+    features,
+    version: info.metadata[METADATA_KEYS.version] ?? '',
+    training: (training ?? {}) as Record<string, unknown>,
+    parity,
+  };
+}
+
+/** The descriptor of the package's own feature pipeline with its default options (what `melChunks` computes). */
+export const PIPELINE_FEATURES: FeatureDescriptor = describeFeatures(resolveFeatureOptions({}));
+
+/**
+ * Refuses a model trained on other features than the pipeline that will feed it.
+ *
+ * @throws {@link EmoError} `ERR_MODEL_FEATURES_MISMATCH` naming every differing option.
+ */
+export function checkModelFeatures(metadata: EmoModelMetadata, pipeline: FeatureDescriptor = PIPELINE_FEATURES, source = 'model'): void {
+  const differences = featureDifferences(pipeline, metadata.features as unknown as Record<string, unknown>);
+  if (differences.length > 0) {
+    throw new EmoError(`${source} was trained on other features than this pipeline computes: ${differences.join('; ')}`, 'ERR_MODEL_FEATURES_MISMATCH');
+  }
+  if (metadata.labels.length !== EMOTIONS.length || metadata.labels.some((l, i) => l !== EMOTIONS[i])) {
+    throw new EmoError(`${source} has the labels ${JSON.stringify(metadata.labels)}, this package ${JSON.stringify(EMOTIONS)}`, 'ERR_MODEL_FEATURES_MISMATCH');
+  }
+}
+
+let ortModule: typeof Ort | undefined;
+
+/** onnxruntime-node, loaded on first use (it maps a 45 MB library; feature-only users never pay for it). */
+export function onnxRuntime(): typeof Ort {
+  if (ortModule === undefined) {
+    try {
+      ortModule = require('onnxruntime-node') as typeof Ort;
+    } catch (error) {
+      throw new EmoError(`onnxruntime-node could not be loaded (${(error as Error).message}); reinstall the package's dependencies with 'npm ci'`, 'ERR_NATIVE_LOAD');
+    }
+  }
+  return ortModule;
+}
+
+/** Options of {@link openOnnxModel}. */
+export interface OpenModelOptions {
+  /** Threads onnxruntime uses inside one run. Default: onnxruntime's own choice (one per core). */
+  threads?: number;
+  /**
+   * The pipeline that will compute the model's input; a model trained on other features is
+   * refused. Default: the package's reference pipeline. `false`: no check (for tools that only
+   * inspect a file).
+   */
+  pipeline?: FeatureDescriptor | false;
+}
+
+/** The output of one run over a batch of clips. */
+export interface OnnxRunOutput {
+  /** (batch, labels), row-major. */
+  probabilities: Float32Array;
+  /** (batch, chunks), row-major. */
+  attention: Float32Array;
+}
+
+/** An exported emo-native model opened in onnxruntime. */
+export class OnnxEmotionModel {
+  private session: Ort.InferenceSession | null;
+
+  /** @internal use {@link openOnnxModel}. */
+  constructor(
+    session: Ort.InferenceSession,
+    /** The file's structure and raw metadata. */
+    readonly info: OnnxModelInfo,
+    /** Its emo-native metadata. */
+    readonly metadata: EmoModelMetadata,
+  ) {
+    this.session = session;
+  }
+
+  /** Values per clip of the input: chunks · mels · frames. */
+  get clipSize(): number {
+    const [c, m, f] = this.metadata.features.shape;
+    return c * m * f;
+  }
+
+  /**
+   * Runs the graph on `batch` clips of raw dB features laid end to end (`melChunks(...).data`
+   * of each clip, concatenated).
+   */
+  async run(mel: Float32Array, batch: number): Promise<OnnxRunOutput> {
+    if (this.session === null) throw new Error('the model has been closed');
+    if (mel.length !== batch * this.clipSize) throw new RangeError(`Expected ${batch} clips of ${this.clipSize} values but received ${mel.length} values`);
+    const ort = onnxRuntime();
+    const input = new ort.Tensor('float32', mel, [batch, ...this.metadata.features.shape]);
+    const out = await this.session.run({ [ONNX_INPUT]: input });
+    const probabilities = out[ONNX_PROBABILITIES]?.data as Float32Array;
+    const attention = out[ONNX_ATTENTION]?.data as Float32Array;
+    return { probabilities, attention };
+  }
+
+  /** Releases the onnxruntime session. Further runs throw. */
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    await session?.release();
+  }
+}
+
+/**
+ * Opens an exported model: reads the file, checks its structure, metadata and feature
+ * pipeline, and creates an onnxruntime session on the CPU.
+ *
+ * @param source - path of an `.onnx` file, or its bytes.
+ * @throws {@link EmoError} `ERR_FILE_READ` (unreadable path), `ERR_MODEL_INVALID` (not an
+ *   emo-native ONNX model, or truncated), `ERR_MODEL_FEATURES_MISMATCH` (trained on other features).
+ */
+export async function openOnnxModel(source: string | Uint8Array, options: OpenModelOptions = {}): Promise<OnnxEmotionModel> {
+  const name = typeof source === 'string' ? source : 'model';
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    try {
+      bytes = await fs.promises.readFile(source);
+    } catch (error) {
+      throw new EmoError(`${source}: cannot read the model (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'ERR_FILE_READ');
+    }
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+  } else {
+    throw new TypeError(`Expected a path or a Uint8Array for model but received ${source === null ? 'null' : typeof source}`);
+  }
+  const threads = options.threads === undefined ? 0 : checkInteger('options.threads', options.threads, 1, 1024);
+  const info = inspectOnnx(bytes, name);
+  const metadata = readEmoMetadata(info, name);
+  if (options.pipeline !== false) checkModelFeatures(metadata, options.pipeline ?? PIPELINE_FEATURES, name);
+  const ort = onnxRuntime();
+  let session: Ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (error) {
+    throw invalid(`onnxruntime cannot load it: ${(error as Error).message}`, name);
+  }
+  return new OnnxEmotionModel(session, info, metadata);
+}
