@@ -26,7 +26,10 @@ export type EmoErrorCode =
   | 'ERR_MISSING_TOOL'
   | 'ERR_MODEL_INVALID'
   | 'ERR_MODEL_FEATURES_MISMATCH'
-  | 'ERR_EXPORT_PARITY';
+  | 'ERR_EXPORT_PARITY'
+  | 'ERR_MODEL_NOT_BUNDLED'
+  | 'ERR_PROVIDER_UNAVAILABLE'
+  | 'ERR_SILENT';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

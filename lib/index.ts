@@ -23,3 +23,17 @@ export * as augment from './augment';
 export type { ExpandDraws, ExpandOptions, ExpandedClip, TimeStretchOptions } from './augment';
 export * as dataset from './data';
 export * as synth from './data/synth';
+export {
+  BUNDLED_MODEL,
+  Classifier,
+  loadClassifier,
+  type ClassifierOptions,
+  type ClassifyFailure,
+  type ClassifyOptions,
+  type EmotionResult,
+  type Provider,
+  type TimelineOptions,
+  type TimelineResult,
+  type TimelineSegment,
+} from './infer/classifier';
+export type { EmoModelMetadata, OnnxParity } from './infer/onnx-model';

@@ -192,6 +192,8 @@ export function onnxRuntime(): typeof Ort {
 export interface OpenModelOptions {
   /** Threads onnxruntime uses inside one run. Default: onnxruntime's own choice (one per core). */
   threads?: number;
+  /** Execution provider: `'cpu'` (default) or `'cuda'` (onnxruntime-node's CUDA provider, installed separately). */
+  provider?: 'cpu' | 'cuda';
   /**
    * The pipeline that will compute the model's input; a model trained on other features is
    * refused. Default: the package's reference pipeline. `false`: no check (for tools that only
@@ -282,13 +284,16 @@ export async function openOnnxModel(source: string | Uint8Array, options: OpenMo
   let session: Ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
+      executionProviders: [options.provider === 'cuda' ? 'cuda' : 'cpu'],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
   } catch (error) {
+    if (options.provider === 'cuda') {
+      throw new EmoError(`onnxruntime's CUDA provider did not start: ${(error as Error).message}`, 'ERR_PROVIDER_UNAVAILABLE');
+    }
     throw invalid(`onnxruntime cannot load it: ${(error as Error).message}`, name);
   }
   return new OnnxEmotionModel(session, info, metadata);

@@ -1,0 +1,347 @@
+/**
+ * Emotion recognition on an exported model: audio in, typed results out.
+ *
+ * Every input takes one path — WAV bytes (a sample array becomes a float WAV) → `melChunksBatch`
+ * on the native pool → onnxruntime in batches — so `classify`, `classifyBatch` and `timeline`
+ * give the same numbers for the same audio. Long recordings are cut into windows by byte range
+ * and decoded one batch at a time, so memory stays flat on any length.
+ *
+ * @packageDocumentation
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EmoError } from '../errors';
+import { melChunksBatch, type MelChunks } from '../features';
+import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
+import { openOnnxModel, type EmoModelMetadata, type OnnxEmotionModel } from './onnx-model';
+import { floatWav, scanWav, sliceWav, type WavLayout } from './wav-layout';
+
+/** Where onnxruntime runs the model. `'auto'`: CUDA when its provider loads, else the CPU. */
+export type Provider = 'cpu' | 'cuda' | 'auto';
+
+/** Options of {@link loadClassifier}. */
+export interface ClassifierOptions {
+  /** Execution provider (default `'cpu'`). */
+  provider?: Provider;
+  /** Threads onnxruntime uses within one run (default: one per core). */
+  threads?: number;
+  /** Clips per onnxruntime run in `classifyBatch` and `timeline` (default 32). */
+  batchSize?: number;
+}
+
+/** Options of {@link Classifier.classify} and {@link Classifier.classifyBatch}. */
+export interface ClassifyOptions {
+  /** Sample rate of `Float32Array` inputs, Hz (default 48000); they are resampled like files. */
+  sampleRate?: number;
+}
+
+/** Options of {@link Classifier.timeline}. */
+export interface TimelineOptions extends ClassifyOptions {
+  /** Window length, seconds: at most the model's clip (3 s); shorter windows are zero-padded. Default 3. */
+  window?: number;
+  /** Seconds between window starts. Default 1.5. */
+  hop?: number;
+}
+
+/** One prediction. */
+export interface EmotionResult {
+  /** The most probable emotion. */
+  label: string;
+  /** Its probability. */
+  confidence: number;
+  /** Every label's probability (they sum to 1). */
+  probabilities: Record<string, number>;
+  /** Attention weights over the clip's chunks (7 for 3-s clips, summing to 1): where the model listened. */
+  attention: number[];
+  /** Present and true when the WAV's data chunk was shorter than its header declared (the frames present were used). */
+  truncated?: true;
+}
+
+/** One window of a {@link TimelineResult}. */
+export interface TimelineSegment extends EmotionResult {
+  /** Start of the window in the recording, seconds. */
+  start: number;
+  /** End of the window's audio, seconds. */
+  end: number;
+}
+
+/** The emotions of a recording over time. */
+export interface TimelineResult {
+  /** The label with the highest mean probability over the windows. */
+  label: string;
+  /** Its mean probability. */
+  confidence: number;
+  /** Mean of the windows' probabilities. */
+  probabilities: Record<string, number>;
+  /** The windows in time order; windows of digital silence are left out. */
+  segments: TimelineSegment[];
+  truncated?: true;
+}
+
+/** A failed clip of {@link Classifier.classifyBatch}, in its place. */
+export interface ClassifyFailure {
+  error: EmoError;
+}
+
+const PROVIDERS: readonly Provider[] = ['cpu', 'cuda', 'auto'];
+
+/** The path of the model shipped in the package's `models/` folder. */
+export const BUNDLED_MODEL = path.join(__dirname, '..', '..', 'models', 'emo-synth.onnx');
+
+function cudaProviderInstalled(): boolean {
+  const ortDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  const binDir = path.join(ortDir, 'bin', 'napi-v6', process.platform, process.arch);
+  return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => fs.existsSync(path.join(binDir, f)));
+}
+
+const CUDA_HINT =
+  "onnxruntime-node's CUDA provider is not installed: reinstall onnxruntime-node with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` on a machine with internet access (it downloads the CUDA 12 provider libraries), with CUDA 12 and cuDNN 9 on the machine";
+
+/** The input as WAV bytes plus its layout (null when the headers cannot be read: the decoder will say why). */
+interface PreparedInput {
+  wav: Uint8Array;
+  layout: WavLayout | null;
+}
+
+function prepareInput(input: unknown, options: ClassifyOptions | undefined, name: string): PreparedInput {
+  if (input instanceof Float32Array) {
+    if (input.length === 0) throw invalidRange(name, 'a non-empty Float32Array of samples', input);
+    const rate = options?.sampleRate === undefined ? 48000 : checkInteger('options.sampleRate', options.sampleRate, 1000, 768000);
+    const wav = floatWav(input, rate);
+    return { wav, layout: scanWav(wav) };
+  }
+  if (input instanceof Uint8Array) return { wav: input, layout: scanWav(input) };
+  throw invalidType(name, 'a Buffer or Uint8Array holding a WAV file, or a Float32Array of mono samples', input);
+}
+
+function checkClassifyOptions(options: unknown, extra: readonly string[] = []): ClassifyOptions {
+  if (options === undefined) return {};
+  const o = checkPlainObject('options', options);
+  checkKnownKeys('options', o, ['sampleRate', ...extra]);
+  return o as ClassifyOptions;
+}
+
+/**
+ * A loaded emotion model. Create it with {@link loadClassifier}; `close()` it when done.
+ */
+export class Classifier {
+  /** The execution provider in use: `'cpu'` or `'cuda'`. */
+  readonly provider: 'cpu' | 'cuda';
+  /** Clips per onnxruntime run. */
+  readonly batchSize: number;
+  private readonly model: OnnxEmotionModel;
+  private readonly floorDb: number;
+
+  /** @internal use {@link loadClassifier}. */
+  constructor(model: OnnxEmotionModel, provider: 'cpu' | 'cuda', batchSize: number) {
+    this.model = model;
+    this.provider = provider;
+    this.batchSize = batchSize;
+    this.floorDb = 10 * Math.log10(model.metadata.features.amin);
+  }
+
+  /** The model's labels, in output order. */
+  get labels(): readonly string[] {
+    return this.model.metadata.labels;
+  }
+
+  /** The model's metadata: labels, feature pipeline, version, training record, export parity. */
+  get metadata(): EmoModelMetadata {
+    return this.model.metadata;
+  }
+
+  /**
+   * The emotion of one clip: the 3 s after the first 0.5 s, like training.
+   *
+   * @param input - WAV bytes, or a `Float32Array` of mono samples at `options.sampleRate`.
+   * @throws {@link EmoError} for unusable audio (`ERR_WAV_*`, `ERR_TOO_SHORT` when it ends before
+   *   the offset, `ERR_SILENT` for digital silence, `ERR_NON_FINITE_SAMPLES`); TypeError/RangeError for misuse.
+   */
+  async classify(input: Uint8Array | Float32Array, options?: ClassifyOptions): Promise<EmotionResult> {
+    const checked = checkClassifyOptions(options);
+    const [result] = await this.classifyPrepared([prepareInput(input, checked, 'input')]);
+    if (result === undefined || 'error' in result) throw (result as ClassifyFailure).error;
+    return result;
+  }
+
+  /**
+   * {@link classify} for many clips, pipelined: features on the native pool overlap onnxruntime
+   * runs of `batchSize` clips. Results are in input order and equal `classify` clip by clip; a
+   * clip that fails is `{ error }` in its place (the error's `index` says which) and the others
+   * carry on.
+   */
+  async classifyBatch(inputs: ReadonlyArray<Uint8Array | Float32Array>, options?: ClassifyOptions): Promise<Array<EmotionResult | ClassifyFailure>> {
+    if (!Array.isArray(inputs)) throw invalidType('inputs', 'an array of WAV buffers or Float32Arrays', inputs);
+    const checked = checkClassifyOptions(options);
+    const results: Array<EmotionResult | ClassifyFailure> = [];
+    const prepared = inputs.map((input, i) => prepareInput(input, checked, `inputs[${i}]`));
+    const groups: PreparedInput[][] = [];
+    for (let i = 0; i < prepared.length; i += this.batchSize) groups.push(prepared.slice(i, i + this.batchSize) as PreparedInput[]);
+    let next = groups.length > 0 ? this.featuresOf(groups[0] as PreparedInput[]) : null;
+    for (let g = 0; g < groups.length; g++) {
+      const features = await (next as Promise<Array<MelChunks | EmoError>>);
+      // Start the next group's features on the native pool while onnxruntime runs this one.
+      next = g + 1 < groups.length ? this.featuresOf(groups[g + 1] as PreparedInput[]) : null;
+      results.push(...(await this.predict(groups[g] as PreparedInput[], features, g * this.batchSize)));
+    }
+    return results;
+  }
+
+  /**
+   * The emotions of a recording of any length: windows of `window` seconds every `hop` seconds,
+   * from the 0.5-s offset on (the last one zero-padded), each classified; the overall result is
+   * the mean of the windows' probabilities. Audio up to `window` + 0.5 s gives one window,
+   * identical to {@link classify}. Memory stays bounded: windows are cut from the bytes and
+   * decoded `batchSize` at a time.
+   */
+  async timeline(input: Uint8Array | Float32Array, options?: TimelineOptions): Promise<TimelineResult> {
+    const o = checkClassifyOptions(options, ['window', 'hop']) as TimelineOptions;
+    const clipSeconds = this.model.metadata.features.durationSeconds;
+    const offset = this.model.metadata.features.offsetSeconds;
+    const window = o.window === undefined ? clipSeconds : checkNumber('options.window', o.window, 0.1, clipSeconds);
+    const hop = o.hop === undefined ? 1.5 : checkNumber('options.hop', o.hop, 0.05, 3600);
+    const source = prepareInput(input, o, 'input');
+    const layout = source.layout;
+    const duration = layout ? layout.frames / layout.sampleRate : 0;
+    if (layout === null || duration <= offset + window) {
+      const result = await this.classify(input, o);
+      const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
+      return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };
+    }
+    const count = Math.ceil((duration - offset - window) / hop - 1e-9) + 1;
+    const rate = layout.sampleRate;
+    const segments: TimelineSegment[] = [];
+    const sums = new Float64Array(this.labels.length);
+    for (let first = 0; first < count; first += this.batchSize) {
+      const windows: PreparedInput[] = [];
+      const spans: Array<[number, number]> = [];
+      for (let k = first; k < Math.min(count, first + this.batchSize); k++) {
+        const start = offset + k * hop;
+        const end = Math.min(start + window, duration);
+        windows.push({ wav: sliceWav(source.wav, layout, Math.round(start * rate), Math.round(end * rate)), layout: null });
+        spans.push([start, end]);
+      }
+      const features = await this.featuresOf(windows, { offsetSeconds: 0 });
+      const results = await this.predict(windows, features, first);
+      results.forEach((r, j) => {
+        if ('error' in r) {
+          if (r.error.code === 'ERR_SILENT') return;
+          throw r.error;
+        }
+        const [start, end] = spans[j] as [number, number];
+        segments.push({ start: round3(start), end: round3(end), ...r });
+        this.labels.forEach((l, c) => (sums[c] = (sums[c] as number) + (r.probabilities[l] as number)));
+      });
+    }
+    if (segments.length === 0) throw new EmoError('the recording is digital silence: nothing to classify', 'ERR_SILENT');
+    const probabilities = Object.fromEntries(this.labels.map((l, c) => [l, (sums[c] as number) / segments.length]));
+    const best = this.labels.reduce((a, b) => ((probabilities[b] as number) > (probabilities[a] as number) ? b : a));
+    return { label: best, confidence: probabilities[best] as number, probabilities, segments, ...(layout.truncated ? { truncated: true as const } : {}) };
+  }
+
+  /** Releases the onnxruntime session. */
+  async close(): Promise<void> {
+    await this.model.close();
+  }
+
+  private async classifyPrepared(inputs: PreparedInput[]): Promise<Array<EmotionResult | ClassifyFailure>> {
+    return this.predict(inputs, await this.featuresOf(inputs), 0);
+  }
+
+  private featuresOf(inputs: PreparedInput[], options: { offsetSeconds?: number } = {}): Promise<Array<MelChunks | EmoError>> {
+    return melChunksBatch(
+      inputs.map((i) => i.wav),
+      { ...options, errors: 'return' },
+    ) as Promise<Array<MelChunks | EmoError>>;
+  }
+
+  /** Checks each clip's audio and features, runs the good ones through the model in one batch. */
+  private async predict(inputs: PreparedInput[], features: Array<MelChunks | EmoError>, firstIndex: number): Promise<Array<EmotionResult | ClassifyFailure>> {
+    const { offsetSeconds } = this.model.metadata.features;
+    const out: Array<EmotionResult | ClassifyFailure | null> = features.map((f, i) => {
+      const fail = (error: EmoError): ClassifyFailure => {
+        error.index = firstIndex + i;
+        return { error };
+      };
+      if (f instanceof EmoError) return fail(f);
+      const layout = (inputs[i] as PreparedInput).layout;
+      if (layout && layout.frames / layout.sampleRate <= offsetSeconds) {
+        return fail(new EmoError(`the audio ends at ${(layout.frames / layout.sampleRate).toFixed(3)} s, before the ${offsetSeconds} s that the pipeline skips: nothing to classify`, 'ERR_TOO_SHORT'));
+      }
+      if (f.data.every((v) => v <= this.floorDb + 1e-3)) return fail(new EmoError('the clip is digital silence: nothing to classify', 'ERR_SILENT'));
+      return null;
+    });
+    const good = features.flatMap((_, i) => (out[i] === null ? [i] : []));
+    if (good.length > 0) {
+      const size = this.model.clipSize;
+      const input = new Float32Array(good.length * size);
+      good.forEach((i, j) => input.set((features[i] as MelChunks).data, j * size));
+      const { probabilities, attention } = await this.model.run(input, good.length);
+      const labels = this.labels;
+      const chunks = attention.length / good.length;
+      good.forEach((i, j) => {
+        const row = probabilities.subarray(j * labels.length, (j + 1) * labels.length);
+        let best = 0;
+        for (let k = 1; k < row.length; k++) if ((row[k] as number) > (row[best] as number)) best = k;
+        const result: EmotionResult = {
+          label: labels[best] as string,
+          confidence: row[best] as number,
+          probabilities: Object.fromEntries(labels.map((l, k) => [l, row[k] as number])),
+          attention: Array.from(attention.subarray(j * chunks, (j + 1) * chunks)),
+        };
+        if ((inputs[i] as PreparedInput).layout?.truncated) result.truncated = true;
+        out[i] = result;
+      });
+    }
+    return out as Array<EmotionResult | ClassifyFailure>;
+  }
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', threads: number | undefined): Promise<OnnxEmotionModel> {
+  return openOnnxModel(model, { threads, provider });
+}
+
+/**
+ * Loads an exported emotion model into onnxruntime-node.
+ *
+ * @param model - path of an `.onnx` file from `emo export`, or its bytes. Omitted: the model
+ *   bundled in the package's `models/` folder.
+ * @throws {@link EmoError} `ERR_MODEL_NOT_BUNDLED` (no model given and none bundled),
+ *   `ERR_MODEL_INVALID`, `ERR_MODEL_FEATURES_MISMATCH`, `ERR_FILE_READ`,
+ *   `ERR_PROVIDER_UNAVAILABLE` (CUDA asked for but not installed or not working);
+ *   RangeError for an unknown provider or a bad number.
+ * @example
+ * const clf = await loadClassifier('model.onnx');
+ * const { label, confidence } = await clf.classify(fs.readFileSync('clip.wav'));
+ * await clf.close();
+ */
+export async function loadClassifier(model?: string | Uint8Array, options: ClassifierOptions = {}): Promise<Classifier> {
+  const o = checkPlainObject('options', options);
+  checkKnownKeys('options', o, ['provider', 'threads', 'batchSize']);
+  const provider = (o.provider ?? 'cpu') as Provider;
+  if (!PROVIDERS.includes(provider)) throw invalidRange('options.provider', `one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')}`, provider);
+  const threads = o.threads === undefined ? undefined : checkInteger('options.threads', o.threads, 1, 1024);
+  const batchSize = o.batchSize === undefined ? 32 : checkInteger('options.batchSize', o.batchSize, 1, 4096);
+  let source = model;
+  if (source === undefined) {
+    if (!fs.existsSync(BUNDLED_MODEL)) {
+      throw new EmoError('no model is bundled with this version of emo-native: pass the path of an .onnx file made with `emo train` and `emo export`', 'ERR_MODEL_NOT_BUNDLED');
+    }
+    source = BUNDLED_MODEL;
+  }
+  if (provider === 'cpu') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+  if (!cudaProviderInstalled()) {
+    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+    throw new EmoError(CUDA_HINT, 'ERR_PROVIDER_UNAVAILABLE');
+  }
+  try {
+    return new Classifier(await createSession(source, 'cuda', threads), 'cuda', batchSize);
+  } catch (error) {
+    if (error instanceof EmoError && error.code !== 'ERR_PROVIDER_UNAVAILABLE') throw error;
+    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+    throw error;
+  }
+}
+
