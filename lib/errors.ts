@@ -29,7 +29,8 @@ export type EmoErrorCode =
   | 'ERR_EXPORT_PARITY'
   | 'ERR_MODEL_NOT_BUNDLED'
   | 'ERR_PROVIDER_UNAVAILABLE'
-  | 'ERR_SILENT';
+  | 'ERR_SILENT'
+  | 'ERR_AUDIO_DECODE';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

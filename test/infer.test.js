@@ -179,6 +179,7 @@ describe('inference: loadClassifier', function () {
     assert.deepEqual(t.probabilities, c.probabilities);
     assert.equal(t.label, c.label);
     assert.deepEqual(t.segments[0], { start: 0.5, end: 3.4, ...c });
+    assert.deepEqual(await clf.timeline(wav, { hop: 1, window: 3 }), t);
     await assert.rejects(clf.timeline(wav, { window: 4 }), RangeError);
     await assert.rejects(clf.timeline(wav, { hop: 0 }), RangeError);
   });

@@ -13,6 +13,7 @@ Commands:
   train <dataset dir>        train the network (split by actor, augmented training set)
   evaluate <model> <dataset> metrics and confusion matrix of a trained model (run, folder or .onnx)
   export <run dir>           write the trained network as one ONNX file, parity-checked
+  classify <file or dir...>  label the emotion of recordings (table, csv or jsonl)
 
 Run 'emo <command> --help' for a command's options.
 
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   train: async (argv) => (await import('./train')).runTrain(argv),
   evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
   export: async (argv) => (await import('./export')).runExport(argv),
+  classify: async (argv) => (await import('./classify')).runClassify(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
   if (!run) throw new UsageError(`unknown command '${command}'`, USAGE);
   return run(rest);
 }
+
+// A reader that stops early (\`emo classify dir | head\`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

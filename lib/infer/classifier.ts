@@ -218,7 +218,7 @@ export class Classifier {
     const layout = source.layout;
     const duration = layout ? layout.frames / layout.sampleRate : 0;
     if (layout === null || duration <= offset + window) {
-      const result = await this.classify(input, o);
+      const result = await this.classify(input, o.sampleRate === undefined ? undefined : { sampleRate: o.sampleRate });
       const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
       return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };
     }
