@@ -8,24 +8,14 @@ const os = require('node:os');
 const path = require('node:path');
 const tf = require('@tensorflow/tfjs-core');
 const { parse } = require('csv-parse/sync');
-const nn = require('../dist/nn');
+require('../dist/nn'); // registers the emo-native tfjs backend
 const emo = require('../dist');
-const { makeWav, prng } = require('./helpers/wav');
+const { makeWav } = require('./helpers/wav');
+const { sharpenedOnnxModel, voice } = require('./helpers/model');
 
 const root = path.join(__dirname, '..');
 const cli = path.join(root, 'dist', 'cli', 'main.js');
 const EMOTIONS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
-
-function voice(seconds, sampleRate, seed) {
-  const rand = prng(seed);
-  const f0 = 90 + 200 * rand();
-  const x = new Float32Array(Math.round(seconds * sampleRate));
-  for (let i = 0; i < x.length; i++) {
-    const t = i / sampleRate;
-    x[i] = 0.3 * Math.sin(2 * Math.PI * f0 * t) * (0.4 + Math.abs(Math.sin(3 * t + seed))) + 0.1 * Math.sin(2 * Math.PI * 3.1 * f0 * t);
-  }
-  return x;
-}
 
 describe('emo classify', function () {
   this.timeout(300_000);
@@ -39,13 +29,8 @@ describe('emo classify', function () {
   before(async () => {
     assert.ok(await tf.setBackend('emo-native'));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-classify-'));
-    const net = nn.createModel({ seed: 3 });
-    const out = net.getLayer('output');
-    const [kernel, bias] = out.getWeights();
-    out.setWeights([tf.mul(kernel, 25), bias]); // a model whose label depends clearly on the audio
     model = path.join(tmp, 'model.onnx');
-    fs.writeFileSync(model, await nn.exportOnnx(net, { mean: Array(128).fill(-60), std: Array(128).fill(12) }));
-    net.dispose();
+    fs.writeFileSync(model, await sharpenedOnnxModel(3));
 
     // The mixed folder: good WAVs at several rates in nested folders, a truncated WAV, a text file
     // named .wav, an empty file, a FLAC made with sox, a long recording and a symbolic link loop.

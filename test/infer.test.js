@@ -8,28 +8,13 @@ const os = require('node:os');
 const path = require('node:path');
 const tf = require('@tensorflow/tfjs-core');
 const ort = require('onnxruntime-node');
-const nn = require('../dist/nn');
+require('../dist/nn'); // registers the emo-native tfjs backend
 const emo = require('../dist');
-const { makeWav, prng } = require('./helpers/wav');
+const { makeWav } = require('./helpers/wav');
+const { sharpenedOnnxModel, voice } = require('./helpers/model');
 
 const EMOTIONS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
 const NORM = { mean: Array.from({ length: 128 }, (_, m) => -80 + (50 * m) / 127), std: Array.from({ length: 128 }, () => 12) };
-
-// Voice-like test audio whose content lies below 7 kHz (so 16 kHz and 48 kHz versions of it are
-// the same sound): a harmonic tone with a pitch and loudness of its own per seed.
-function voice(seconds, sampleRate, seed) {
-  const rand = prng(seed);
-  const f0 = 90 + 200 * rand();
-  const rate = 2 + 4 * rand();
-  const x = new Float32Array(Math.round(seconds * sampleRate));
-  for (let i = 0; i < x.length; i++) {
-    const t = i / sampleRate;
-    let v = 0;
-    for (let h = 1; h * f0 < 7000; h++) v += Math.sin(2 * Math.PI * h * f0 * t + h) / h;
-    x[i] = 0.15 * (0.3 + Math.abs(Math.sin(Math.PI * rate * t))) * v;
-  }
-  return x;
-}
 
 const wavOf = (x, sampleRate) => makeWav([x], { sampleRate });
 
@@ -53,14 +38,7 @@ describe('inference: loadClassifier', function () {
   before(async () => {
     assert.ok(await tf.setBackend('emo-native'));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-infer-'));
-    // Random weights with a sharpened output layer, so that the predicted label depends clearly on
-    // the audio (an untrained network's probabilities are all near 1/8).
-    const model = nn.createModel({ seed: 11 });
-    const out = model.getLayer('output');
-    const [kernel, bias] = out.getWeights();
-    out.setWeights([tf.mul(kernel, 25), bias]);
-    bytes = await nn.exportOnnx(model, NORM);
-    model.dispose();
+    bytes = await sharpenedOnnxModel(11, NORM);
     modelFile = path.join(tmp, 'model.onnx');
     fs.writeFileSync(modelFile, bytes);
     clf = await emo.loadClassifier(modelFile, { batchSize: 3 });
