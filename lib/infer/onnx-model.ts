@@ -289,6 +289,9 @@ export async function openOnnxModel(source: string | Uint8Array, options: OpenMo
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // onnxruntime's threads spin between runs by default; here they share the cores with the
+      // feature threads, which the spinning would starve.
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
   } catch (error) {
     if (options.provider === 'cuda') {
