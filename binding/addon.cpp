@@ -139,6 +139,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("melSpectrogram", Napi::Function::New<MelSpectrogram>(env, "melSpectrogram"));
   exports.Set("melChunks", Napi::Function::New<MelChunks>(env, "melChunks"));
   exports.Set("melChunksBatch", Napi::Function::New<MelChunksBatch>(env, "melChunksBatch"));
+  exports.Set("setThreads", Napi::Function::New<SetThreads>(env, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New<GetThreads>(env, "getThreads"));
   exports.Set("addNoise", Napi::Function::New<AddNoise>(env, "addNoise"));
   exports.Set("timeStretch", Napi::Function::New<TimeStretch>(env, "timeStretch"));
   exports.Set("preemphasis", Napi::Function::New<Preemphasis>(env, "preemphasis"));

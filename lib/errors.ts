@@ -30,7 +30,8 @@ export type EmoErrorCode =
   | 'ERR_MODEL_NOT_BUNDLED'
   | 'ERR_PROVIDER_UNAVAILABLE'
   | 'ERR_SILENT'
-  | 'ERR_AUDIO_DECODE';
+  | 'ERR_AUDIO_DECODE'
+  | 'ERR_OUT_OF_MEMORY';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

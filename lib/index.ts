@@ -9,10 +9,12 @@ export { EmoError, isEmoError, type EmoErrorCode } from './errors';
 export { decodeWav, prepareClip, type AudioInput, type DecodedAudio } from './audio';
 export {
   DEFAULT_FEATURE_OPTIONS,
+  getThreads,
   melChunks,
   melChunksBatch,
   melSpectrogram,
   resolveFeatureOptions,
+  setThreads,
   type BatchOptions,
   type FeatureOptions,
   type MelChunks,

@@ -103,6 +103,10 @@ export interface NativeBinding extends NativeNnBinding {
     threads: number,
     collectErrors: boolean,
   ): Promise<Array<Float32Array | EmoError>>;
+  /** Sizes the process-wide pool before its first use; throws once it runs with another size. */
+  setThreads(threads: number): number;
+  /** The pool's size (what it will be, before its first use). */
+  getThreads(): number;
   floatToHalf(values: Float32Array): Uint16Array;
   halfToFloat(bits: Uint16Array, out: Float32Array): Float32Array;
   addNoise(samples: Float32Array, snrDb: number, seed: number): Float32Array;

@@ -19,6 +19,7 @@ const char* codeName(Code code) {
     case Code::NonFiniteSamples: return "ERR_NON_FINITE_SAMPLES";
     case Code::InvalidConfig: return "ERR_INVALID_CONFIG";
     case Code::TooShort: return "ERR_TOO_SHORT";
+    case Code::OutOfMemory: return "ERR_OUT_OF_MEMORY";
   }
   return "ERR_UNKNOWN";
 }

@@ -23,6 +23,7 @@ enum class Code {
   NonFiniteSamples,
   InvalidConfig,
   TooShort,
+  OutOfMemory,
 };
 
 // The string JavaScript sees as `error.code`. Never rename one: users match on them.

@@ -80,6 +80,85 @@ describe('melChunksBatch', () => {
   });
 });
 
+describe('melChunksBatch in a long-running process', function () {
+  this.timeout(120_000);
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const threadCount = () => fs.readdirSync('/proc/self/task').length;
+
+  it('owns its inputs: transferring, rewriting and dropping them right after the call changes nothing (20 rounds)', async () => {
+    const wavs = clips(6);
+    const samples = [testSignal(48000 * 4, 48000, 91), testSignal(48000 * 3.5, 48000, 92)];
+    const expected = [...wavs, ...samples].map((x) => emo.melChunks(x).data);
+    for (let round = 0; round < 20; round++) {
+      // Fresh copies that own their ArrayBuffers, so they can be transferred.
+      let inputs = [...wavs.map((w) => new Uint8Array(w)), ...samples.map((x) => new Float32Array(x))];
+      const pending = emo.melChunksBatch(inputs, { errors: 'return' });
+      inputs.forEach((input, i) => {
+        if (i % 2 === 0) structuredClone(input.buffer, { transfer: [input.buffer] }); // detaches it here
+        else input.fill(0);
+      });
+      inputs.length = 0;
+      inputs = null;
+      global.gc();
+      // Garbage in the freed memory, in case anything still read it.
+      const junk = Array.from({ length: 8 }, () => new Uint8Array(1 << 20).fill(0x5a));
+      const results = await pending;
+      assert.equal(junk.length, 8);
+      results.forEach((r, i) => {
+        assert.ok(!(r instanceof Error), `round ${round}, input ${i}: ${r.message}`);
+        assert.deepEqual(r.data, expected[i], `round ${round}, input ${i}`);
+      });
+    }
+  });
+
+  it('runs on its own pool: libuv stays free for fs while 8 batches of 64 clips run', async () => {
+    const file = require('node:path').join(os.tmpdir(), `emo-batch-${process.pid}.txt`);
+    fs.writeFileSync(file, 'small');
+    try {
+      const inputs = Array(64).fill(clips(1)[0]);
+      await emo.melChunksBatch(inputs.slice(0, 4)); // the pool is started
+      const started = process.hrtime.bigint();
+      let done = false;
+      // One clip at a time per call, as a server's small requests would run: on libuv's four
+      // threads, eight such calls would hold them all and queue the file read behind four more.
+      const batches = Promise.all(Array.from({ length: 8 }, () => emo.melChunksBatch(inputs, { threads: 1 }))).then((r) => {
+        done = true;
+        return r;
+      });
+      const reads = [];
+      while (!done && reads.length < 20) {
+        const t0 = process.hrtime.bigint();
+        await fs.promises.readFile(file);
+        reads.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await batches;
+      const batchMs = Number(process.hrtime.bigint() - started) / 1e6;
+      assert.ok(reads.length >= 2, `${reads.length} reads during ${batchMs.toFixed(0)} ms of batches`);
+      const slowest = Math.max(...reads);
+      assert.ok(slowest <= 0.1 * batchMs, `a 5-byte readFile took ${slowest.toFixed(1)} ms while the batches took ${batchMs.toFixed(0)} ms`);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
+  it('starts no threads per call: pending calls queue on the one pool', async () => {
+    const inputs = Array(6).fill(clips(1)[0]);
+    await emo.melChunksBatch(inputs);
+    const before = threadCount();
+    let most = before;
+    const timer = setInterval(() => (most = Math.max(most, threadCount())), 1);
+    await Promise.all(Array.from({ length: 32 }, () => emo.melChunksBatch(inputs, { threads: 2 })));
+    clearInterval(timer);
+    assert.ok(most <= before + 1, `threads went from ${before} to ${most} with 32 calls pending`);
+    assert.equal(emo.getThreads(), Math.max(1, os.availableParallelism()));
+    assert.equal(emo.setThreads(emo.getThreads()), emo.getThreads()); // the same size is fine
+    assert.throws(() => emo.setThreads(emo.getThreads() + 1), /already started/);
+    assert.throws(() => emo.setThreads(0), RangeError);
+  });
+});
+
 describe('worker_threads', () => {
   it('loads the addon in several workers at once and computes the same features', async () => {
     const wav = clips(1)[0];

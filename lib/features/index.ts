@@ -32,7 +32,10 @@ export interface MelChunks {
 
 /** Options of {@link melChunksBatch}. */
 export interface BatchOptions extends FeatureOptions {
-  /** Native threads to use. Default: the number of CPUs (at most the number of inputs). */
+  /**
+   * The most clips of this call computed at once on the process-wide pool (see
+   * {@link setThreads}). Default: all of the pool's threads.
+   */
   threads?: number;
   /**
    * `'reject'` (default): the promise rejects with the first failing input's EmoError
@@ -75,9 +78,9 @@ export function melChunks(input: Uint8Array | Float32Array, options?: FeatureOpt
 const BATCH_KEYS = ['threads', 'errors'] as const;
 
 /**
- * {@link melChunks} for many clips on a native thread pool, off the event loop.
- * Inputs are read in place (not copied) and kept alive until the promise settles;
- * do not modify them meanwhile.
+ * {@link melChunks} for many clips, off the event loop, on the process-wide native thread pool
+ * (not libuv's, which stays free for fs, dns and zlib; concurrent calls queue on it). The inputs
+ * are copied before the call returns, so they may be reused, rewritten or transferred at once.
  *
  * @example
  * const batch = await melChunksBatch(buffers, { threads: 2 });
@@ -96,10 +99,40 @@ export async function melChunksBatch(
   checkKnownKeys('options', o, [...featureOptionKeys, ...BATCH_KEYS]);
   const { threads: threadsOption, errors = 'reject', ...featureOptions } = o as BatchOptions;
   const resolved = resolveCached(featureOptions);
-  const threads = threadsOption === undefined ? Math.max(1, os.availableParallelism()) : checkInteger('options.threads', threadsOption, 1, 256);
+  const threads = threadsOption === undefined ? native.getThreads() : checkInteger('options.threads', threadsOption, 1, 256);
   if (errors !== 'reject' && errors !== 'return') throw invalidRange('options.errors', "'reject' or 'return'", errors);
   inputs.forEach((input, i) => checkClipInput(`inputs[${i}]`, input));
   if (inputs.length === 0) return [];
-  const results = await native.melChunksBatch(inputs, resolved.native, Math.min(threads, inputs.length), errors === 'return');
+  const results = await native.melChunksBatch(inputs, resolved.native, Math.min(threads, inputs.length, 256), errors === 'return');
   return results.map((r) => (r instanceof EmoError ? r : { data: r, shape: [...resolved.chunkShape] }));
+}
+
+/**
+ * Sizes the process-wide native thread pool that runs {@link melChunksBatch} (and the inference
+ * API's feature work). Default: one thread per CPU (`os.availableParallelism()`), or the
+ * `EMO_THREADS` environment variable. The pool starts with the first batch; after that its size
+ * is fixed, and asking for another size throws.
+ *
+ * @returns the pool's size.
+ */
+export function setThreads(threads: number): number {
+  return native.setThreads(checkInteger('threads', threads, 1, 1024));
+}
+
+/** The size of the process-wide native thread pool (see {@link setThreads}). */
+export function getThreads(): number {
+  return native.getThreads();
+}
+
+// The pool's default size: EMO_THREADS, else the CPUs this process may use (which, unlike the
+// C++ standard library's count, respects CPU affinity and container limits).
+{
+  const fromEnv = process.env.EMO_THREADS;
+  const n = fromEnv === undefined || fromEnv === '' ? Math.max(1, os.availableParallelism()) : Number(fromEnv);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 1024)) throw new RangeError(`Expected an integer from 1 to 1024 for EMO_THREADS but received '${fromEnv}'`);
+  try {
+    native.setThreads(n);
+  } catch {
+    // another environment of this process (a worker_thread) started the pool first: it is shared
+  }
 }
