@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,25 +85,67 @@ struct Table {
 // none: their rows are computed per output sample instead of filling memory.
 constexpr int64_t kMaxTableWeights = 1 << 22;
 
-std::shared_ptr<const Table> tableFor(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config) {
+size_t tableBytes(const Table& table) {
+  size_t bytes = sizeof(Table) + table.rows.capacity() * sizeof(Row);
+  for (const Row& row : table.rows) bytes += row.weights.capacity() * sizeof(float);
+  return bytes;
+}
+
+// The tables in use, least recently used first out, bounded in bytes rather than in entries:
+// a server that meets many odd rates (190 001, 190 017, ... Hz: up to ~18 MB of weights each)
+// keeps at most kCacheBytes of them.
+class TableCache {
+ public:
+  static constexpr size_t kCacheBytes = 32u << 20;
   using Key = std::tuple<uint32_t, uint32_t, int, double>;
-  static std::mutex mutex;
-  static std::map<Key, std::shared_ptr<const Table>> cache;
-  const Key key{fromRate, toRate, config.lowpassFilterWidth, config.rolloff};
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
+
+  std::shared_ptr<const Table> find(const Key& key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second.position);  // most recently used
+    return it->second.table;
   }
+
+  void insert(const Key& key, std::shared_ptr<const Table> table) {
+    const size_t bytes = tableBytes(*table);
+    if (bytes > kCacheBytes) return;  // used for this clip only
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (entries_.count(key) != 0) return;
+    while (total_ + bytes > kCacheBytes && !order_.empty()) {
+      auto last = entries_.find(order_.back());
+      total_ -= last->second.bytes;
+      entries_.erase(last);
+      order_.pop_back();
+    }
+    order_.push_front(key);
+    entries_.emplace(key, Entry{std::move(table), bytes, order_.begin()});
+    total_ += bytes;
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const Table> table;
+    size_t bytes;
+    std::list<Key>::iterator position;
+  };
+  std::mutex mutex_;
+  std::list<Key> order_;
+  std::map<Key, Entry> entries_;
+  size_t total_ = 0;
+};
+
+std::shared_ptr<const Table> tableFor(uint32_t fromRate, uint32_t toRate, const ResampleConfig& config) {
+  static TableCache* cache = new TableCache();  // never destroyed: pool threads may use it at exit
+  const TableCache::Key key{fromRate, toRate, config.lowpassFilterWidth, config.rolloff};
+  if (auto hit = cache->find(key)) return hit;
   Geometry geo(fromRate, toRate, config);
   const int64_t approxTaps = static_cast<int64_t>(std::ceil(2.0 * geo.lowpassWidth * geo.orig / geo.base)) + 2;
   if (geo.next * approxTaps > kMaxTableWeights) return nullptr;
   auto table = std::make_shared<Table>(Table{geo, {}});
   table->rows.reserve(static_cast<size_t>(geo.next));
   for (int64_t j = 0; j < geo.next; ++j) table->rows.push_back(computeRow(geo, j));
-  std::lock_guard<std::mutex> lock(mutex);
-  if (cache.size() >= 32) cache.clear();  // bounded: a server seeing many odd rates must not grow forever
-  cache.emplace(key, table);
+  cache->insert(key, table);
   return table;
 }
 

@@ -143,6 +143,26 @@ describe('melChunksBatch in a long-running process', function () {
     }
   });
 
+  it('keeps the resampler tables of many odd rates within a byte budget (64 clips, RSS growth <= 64 MB)', () => {
+    // In a fresh process, so other tests' garbage does not blur the figure. Rates like 190 001 Hz
+    // reduce to no common period with 48 kHz: each needs a table of up to ~18 MB of weights.
+    const script = `
+      const emo = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const { makeWav, testSignal } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'wav'))});
+      let after4 = 0;
+      for (let i = 0; i < 64; i++) {
+        const rate = 190001 + 16 * i;
+        emo.melChunks(makeWav([testSignal(Math.round(rate * 1.2), rate, i)], { sampleRate: rate }));
+        if (i === 3) { global.gc(); after4 = process.memoryUsage().rss; }
+      }
+      global.gc();
+      process.stdout.write(String(process.memoryUsage().rss - after4));`;
+    const r = require('node:child_process').spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const growth = Number(r.stdout);
+    assert.ok(growth <= 64e6, `RSS grew ${(growth / 1e6).toFixed(0)} MB over 60 more odd-rate clips`);
+  });
+
   it('starts no threads per call: pending calls queue on the one pool', async () => {
     const inputs = Array(6).fill(clips(1)[0]);
     await emo.melChunksBatch(inputs);

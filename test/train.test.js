@@ -136,6 +136,34 @@ describe('emo train / emo evaluate', function () {
     assert.ok(fs.readFileSync(path.join(a, 'last', 'weights.bin')).equals(fs.readFileSync(path.join(b, 'last', 'weights.bin'))), 'same weights');
   });
 
+  it('gives the native memory pool back when training ends', async () => {
+    const nn = require('../dist/nn');
+    const { trainModel } = require('../dist/train');
+    const out = path.join(tmp, 'trim');
+    await trainModel(corpus, { out, epochs: 1, batch: 8, split: { testActors: [3], valActors: [2], trainActors: [1] }, cache: path.join(tmp, 'trim.cache') });
+    const stats = nn.nativeMemoryStats();
+    assert.equal(stats.cachedBytes, 0, JSON.stringify(stats));
+  });
+
+  it("caps the native memory pool at half of the cgroup's memory limit when there is one", () => {
+    const limitOf = (content) => {
+      const file = path.join(tmp, `memory.max-${content.trim()}`);
+      fs.writeFileSync(file, content);
+      const r = spawnSync(process.execPath, ['-e', "process.stdout.write(String(require('./dist/nn').nativeMemoryStats().limitBytes))"], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, EMO_CGROUP_MEMORY_FILE: file },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return Number(r.stdout);
+    };
+    assert.equal(limitOf('2147483648\n'), 2 ** 30);
+    const half = os.totalmem() / 2;
+    const unlimited = limitOf('max\n');
+    assert.ok(Math.abs(unlimited - half) < 0.01 * half, `${unlimited} vs half of ${os.totalmem()}`);
+    assert.ok(Math.abs(limitOf('9223372036854771712\n') - half) < 0.01 * half); // cgroup v1 "unlimited"
+  });
+
   it('says so when a folder has nothing usable, and checks its command line', () => {
     const empty = path.join(tmp, 'songs');
     fs.mkdirSync(empty);

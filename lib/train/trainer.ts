@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type SplitOptions } from '../data';
 import { EmoError } from '../errors';
-import { createModel, loadModel, saveModel, useBestBackend } from '../nn';
+import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, saveModel, useBestBackend } from '../nn';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
 import { mixBatch } from './mixup';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
@@ -395,5 +395,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   } finally {
     Math.random = realRandom;
     cache.close();
+    // The native pool caches a training step's worth of blocks (gigabytes at batch 32) for the
+    // next step; once training is over they go back to the system.
+    if (backend === EMO_NATIVE_BACKEND) configureNativeMemory({ trim: true });
   }
 }

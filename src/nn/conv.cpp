@@ -35,8 +35,16 @@ const char* passName(Pass p) {
   return "?";
 }
 
+// oneDNN keeps compiled primitives (JIT code) in a process-wide cache of 1024 entries by default.
+// The network has a dozen convolution shapes per batch size; 128 entries hold every shape of
+// several batch sizes and bound the memory a long-lived process can spend on them.
+constexpr int kPrimitiveCacheCapacity = 128;
+
 dn::engine& cpuEngine() {
-  static dn::engine e(dn::engine::kind::cpu, 0);
+  static dn::engine e = [] {
+    dn::set_primitive_cache_capacity(kPrimitiveCacheCapacity);
+    return dn::engine(dn::engine::kind::cpu, 0);
+  }();
   return e;
 }
 

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace emo::nn {
 namespace {
@@ -22,6 +24,29 @@ size_t roundBytes(size_t bytes) {
   return (bytes + kHugePage - 1) & ~(kHugePage - 1);
 }
 
+// The memory limit of this process's cgroup (v2 memory.max, else v1 memory.limit_in_bytes), or
+// 0 when there is none ("max", or a v1 limit of "unlimited" near 2^63).
+size_t cgroupMemoryLimit() {
+  // EMO_CGROUP_MEMORY_FILE: read this file instead (for tests of the limit on machines without one).
+  const char* override = std::getenv("EMO_CGROUP_MEMORY_FILE");
+  const std::vector<const char*> files = override != nullptr ? std::vector<const char*>{override}
+                                                             : std::vector<const char*>{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"};
+  for (const char* file : files) {
+    std::FILE* f = std::fopen(file, "r");
+    if (f == nullptr) continue;
+    char text[64] = {0};
+    const bool read = std::fgets(text, sizeof text, f) != nullptr;
+    std::fclose(f);
+    if (!read) continue;
+    char* end = nullptr;
+    const unsigned long long value = std::strtoull(text, &end, 10);
+    if (end == text) return 0;  // "max"
+    if (value >= (1ULL << 62)) return 0;
+    return static_cast<size_t>(value);
+  }
+  return 0;
+}
+
 size_t defaultLimit() {
   // Half the machine's memory. A training step frees everything it allocated
   // and the next step allocates the same sizes again, so the cache must hold
@@ -31,7 +56,10 @@ size_t defaultLimit() {
   // the kernels themselves.
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long pageSize = sysconf(_SC_PAGE_SIZE);
-  const size_t total = pages > 0 && pageSize > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(pageSize) : (size_t{8} << 30);
+  size_t total = pages > 0 && pageSize > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(pageSize) : (size_t{8} << 30);
+  // In a container the memory that counts is the cgroup's limit, not the machine's.
+  const size_t cgroup = cgroupMemoryLimit();
+  if (cgroup > 0 && cgroup < total) total = cgroup;
   return total / 2;
 }
 
