@@ -85,11 +85,12 @@ const BATCH_KEYS = ['threads', 'errors'] as const;
  * @example
  * const batch = await melChunksBatch(buffers, { threads: 2 });
  */
-export async function melChunksBatch(inputs: ReadonlyArray<Uint8Array | Float32Array>, options?: BatchOptions): Promise<MelChunks[]>;
+// Overloads: the most specific first, so `{ errors: 'return' }` types the failures in.
 export async function melChunksBatch(
   inputs: ReadonlyArray<Uint8Array | Float32Array>,
   options: BatchOptions & { errors: 'return' },
 ): Promise<Array<MelChunks | EmoError>>;
+export async function melChunksBatch(inputs: ReadonlyArray<Uint8Array | Float32Array>, options?: BatchOptions & { errors?: 'reject' }): Promise<MelChunks[]>;
 export async function melChunksBatch(
   inputs: ReadonlyArray<Uint8Array | Float32Array>,
   options?: BatchOptions,

@@ -2,7 +2,7 @@
  * The neural network: the reference CNN-BiLSTM-attention model in TensorFlow.js layers, its
  * custom layers, and model directory IO.
  *
- * `require('emo-native/dist/nn')` loads tfjs-core and tfjs-layers but selects no backend:
+ * `require('emo-native/nn')` loads tfjs-core and tfjs-layers but selects no backend:
  * the caller picks one (`await tf.setBackend('cpu')`, tfjs-node's 'tensorflow', or the native
  * 'emo-native' backend once registered below).
  *
