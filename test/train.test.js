@@ -136,11 +136,23 @@ describe('emo train / emo evaluate', function () {
     assert.ok(fs.readFileSync(path.join(a, 'last', 'weights.bin')).equals(fs.readFileSync(path.join(b, 'last', 'weights.bin'))), 'same weights');
   });
 
-  it('gives the native memory pool back when training ends', async () => {
+  it('leaves the process as it found it: Math.random untouched during training, the native memory pool given back after', async () => {
     const nn = require('../dist/nn');
     const { trainModel } = require('../dist/train');
     const out = path.join(tmp, 'trim');
-    await trainModel(corpus, { out, epochs: 1, batch: 8, split: { testActors: [3], valActors: [2], trainActors: [1] }, cache: path.join(tmp, 'trim.cache') });
+    const original = Math.random;
+    const seen = new Set();
+    const timer = setInterval(() => seen.add(Math.random === original), 1);
+    await trainModel(corpus, {
+      out,
+      epochs: 1,
+      batch: 8,
+      split: { testActors: [3], valActors: [2], trainActors: [1] },
+      cache: path.join(tmp, 'trim.cache'),
+      onProgress: () => seen.add(Math.random === original),
+    });
+    clearInterval(timer);
+    assert.deepEqual([...seen], [true]);
     const stats = nn.nativeMemoryStats();
     assert.equal(stats.cachedBytes, 0, JSON.stringify(stats));
   });

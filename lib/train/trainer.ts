@@ -117,7 +117,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 
 const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
 
-/** mulberry32: the one PRNG of training (shuffling, warps, masks, mixup and, through Math.random, tfjs dropout). */
+/** mulberry32: the one PRNG of training (shuffling, warps, masks, mixup and the seeds of tfjs dropout). */
 class Mulberry32 {
   constructor(public state: number) {}
   next(): number {
@@ -221,6 +221,21 @@ function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[],
   return { predicted, loss: records.length ? lossSum / records.length : NaN };
 }
 
+/** A dropout layer's mutable seed (tfjs-layers reads it at every call; undefined draws from Math.random). */
+interface SeededDropout {
+  seed: number | undefined;
+}
+
+/** The model's dropout layers (wrapped ones included), in the order they run. */
+function dropoutLayers(model: tfl.LayersModel): SeededDropout[] {
+  const found: SeededDropout[] = [];
+  for (const layer of model.layers) {
+    const inner = (layer as unknown as { layer?: tfl.layers.Layer }).layer;
+    for (const candidate of [layer, inner]) if (candidate?.getClassName() === 'Dropout') found.push(candidate as unknown as SeededDropout);
+  }
+  return found;
+}
+
 /** Sets the Adam learning rate of a compiled model (tfjs keeps it in a protected field that every step reads). */
 function setLearningRate(model: tfl.LayersModel, rate: number): void {
   (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
@@ -265,7 +280,6 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     augmentSeed: seed,
     onProgress: (done, total) => onProgress?.({ kind: 'cache', done, total }),
   });
-  const realRandom = Math.random;
   try {
     const all = cache.records().map((r, index) => ({ ...r, index }));
     const of = (split: SplitName, originalsOnly = false) => all.filter((r) => r.entry.split === split && (!originalsOnly || r.variant === 'original'));
@@ -277,8 +291,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
     writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
 
-    // One seeded generator drives shuffling, the warps, masks and mixup and (through Math.random,
-    // which tfjs's unseeded dropout draws its seeds from) the dropout masks; its state is checkpointed.
+    // One seeded generator drives shuffling, the warps, masks and mixup and the dropout masks' seeds;
+    // its state is checkpointed.
     const checkpointDir = path.join(out, 'checkpoint');
     let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
     let model: tfl.LayersModel;
@@ -290,7 +304,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     }
     const rng = new Mulberry32(state.rngState);
     const random = () => rng.next();
-    Math.random = random;
+    const dropouts = dropoutLayers(model);
     const melScale = { fMin: cache.header.pipeline.fMin as number, fMax: cache.header.pipeline.fMax as number };
     const augmentation: BatchAugmentation = {
       warp: (clip, shape) => warpMelChunks(clip, shape, warp.minFactor + (warp.maxFactor - warp.minFactor) * random(), melScale),
@@ -320,7 +334,16 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         mixBatch(features, labels, EMOTIONS.length, mixup, random);
         const x = inputTensor(cache, features);
         const y = tf.tensor2d(labels, [part.length, EMOTIONS.length]);
-        const result = (await model.trainOnBatch(x, y)) as number[];
+        // Each dropout layer gets this step's seed from the run's generator, in the order the
+        // layers run: the very numbers tfjs would otherwise draw from Math.random, so the masks
+        // are reproducible without replacing Math.random for the whole process.
+        for (const dropout of dropouts) dropout.seed = random();
+        let result: number[];
+        try {
+          result = (await model.trainOnBatch(x, y)) as number[];
+        } finally {
+          for (const dropout of dropouts) dropout.seed = undefined; // saved models carry no stale seed
+        }
         tf.dispose([x, y]);
         lossSum += (result[0] as number) * part.length;
         accSum += (result[1] as number) * part.length;
@@ -393,7 +416,6 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     });
     return result;
   } finally {
-    Math.random = realRandom;
     cache.close();
     // The native pool caches a training step's worth of blocks (gigabytes at batch 32) for the
     // next step; once training is over they go back to the system.
