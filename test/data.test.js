@@ -1,5 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -271,6 +272,42 @@ describe('dataset feature cache', function () {
     rebuilt.cache.close();
     assert.equal(rebuilt.rebuilt, true);
     assert.match(rebuilt.reason, /unreadable/);
+  });
+
+  it('never serves stale or torn data: the package version is in the fingerprint, stale partial files go, short reads are errors', async () => {
+    const dir = tmpdir();
+    const file = path.join(dir, 'features.bin');
+    const options = { split: { trainActors: [], valActors: [2], testActors: [3] } };
+    // A partial file of a process that no longer exists (a killed build), and one of a live process.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    fs.writeFileSync(`${file}.partial-${dead}`, 'half a cache');
+    fs.writeFileSync(`${file}.partial-${process.ppid}`, 'someone else is writing this');
+    const built = await dataset.ensureFeatureCache(corpus, file, options);
+    built.cache.close();
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['features.bin', `features.bin.partial-${process.ppid}`]);
+
+    // The same files and options under another package version: rebuilt, not reused.
+    const header = dataset.FeatureCache.open(file);
+    const fingerprint = header.header.fingerprint;
+    header.close();
+    const pkg = require('../package.json');
+    const versionFile = require.resolve('../dist/version');
+    const saved = require.cache[versionFile].exports.PACKAGE_VERSION;
+    require.cache[versionFile].exports.PACKAGE_VERSION = `${pkg.version}-other`;
+    try {
+      const again = await dataset.ensureFeatureCache(corpus, file, options);
+      again.cache.close();
+      assert.equal(again.rebuilt, true);
+      assert.notEqual(dataset.FeatureCache.open(file).header.fingerprint, fingerprint);
+    } finally {
+      require.cache[versionFile].exports.PACKAGE_VERSION = saved;
+    }
+
+    // A file cut after it was opened: reading a record past the cut is an error, not zeros.
+    const cache = dataset.FeatureCache.open(file);
+    fs.truncateSync(file, 8192);
+    assert.throws(() => cache.read(cache.recordCount - 1), (e) => e instanceof emo.EmoError && e.code === 'ERR_CACHE_CORRUPT' && /ends after/.test(e.message));
+    cache.close();
   });
 });
 

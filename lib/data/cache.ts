@@ -9,6 +9,7 @@ import { native } from '../native';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { EMOTIONS, indexRavdess, type RavdessEntry, type SkippedFile } from './ravdess';
 import { splitByActor, type SplitOptions } from './splits';
+import { PACKAGE_VERSION } from '../version';
 
 /** Which split a cached record belongs to. */
 export type SplitName = 'train' | 'val' | 'test';
@@ -149,6 +150,8 @@ function plan(dir: string, r: Resolved): Plan {
     .update(
       JSON.stringify({
         version: 1,
+        // Another release may compute other features (kernels, defaults): never reuse its cache.
+        package: PACKAGE_VERSION,
         dtype: r.dtype,
         pipeline: r.pipeline.native,
         augmentation: [r.augmentSeed, r.snrRange, r.rateRange, r.coef],
@@ -208,6 +211,7 @@ async function build(p: Plan, file: string, r: Resolved): Promise<FeatureCache> 
   const prepareOptions: FeatureOptions = { ...featureOptions, durationSeconds: durationSeconds * Math.max(1, r.rateRange[1]) + 0.05 };
 
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  removeStalePartials(file);
   const partial = `${file}.partial-${process.pid}`;
   const fd = fs.openSync(partial, 'w');
   const entries: CacheEntry[] = [];
@@ -321,6 +325,49 @@ async function build(p: Plan, file: string, r: Resolved): Promise<FeatureCache> 
   return FeatureCache.open(file);
 }
 
+/**
+ * Reads exactly `length` bytes at `position`: a file that ends early (truncated after it was
+ * opened, a short network read) is a corrupt cache, never a record of zeros.
+ */
+function readExactly(fd: number, target: NodeJS.ArrayBufferView, length: number, position: number, file: string): void {
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, target, done, length - done, position + done);
+    if (n === 0) throw new EmoError(`${file} ends after ${position + done} bytes, inside a record or its header (truncated?)`, 'ERR_CACHE_CORRUPT');
+    done += n;
+  }
+}
+
+/**
+ * Removes `<file>.partial-PID` files that a killed build left behind: those of processes that no
+ * longer exist (a live process may still be writing its own).
+ */
+function removeStalePartials(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const prefix = `${path.basename(file)}.partial-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || (pid !== process.pid && processAlive(pid))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but someone else's
+  }
+}
+
 function failure(rel: string, error: unknown): FailedFile {
   const e = error as { code?: unknown; message?: unknown };
   return { path: rel, code: typeof e.code === 'string' ? e.code : 'ERR_FILE_READ', message: String(e.message ?? error) };
@@ -343,7 +390,11 @@ export class FeatureCache {
   private readonly values: number;
   private readonly halfBuffer: Uint16Array | null;
 
-  private constructor(fd: number, header: CacheHeader) {
+  private constructor(
+    fd: number,
+    header: CacheHeader,
+    private readonly file: string,
+  ) {
     this.fd = fd;
     this.header = header;
     this.values = header.shape[0] * header.shape[1] * header.shape[2];
@@ -359,16 +410,16 @@ export class FeatureCache {
       const corrupt = (why: string) => new EmoError(`${file} is not a complete emo-native feature cache: ${why}`, 'ERR_CACHE_CORRUPT');
       if (size < DATA_OFFSET + TRAILER_BYTES) throw corrupt('too short');
       const head = Buffer.alloc(8);
-      fs.readSync(fd, head, 0, 8, 0);
+      readExactly(fd, head, 8, 0, file);
       if (!head.equals(MAGIC)) throw corrupt('bad magic');
       const trailer = Buffer.alloc(TRAILER_BYTES);
-      fs.readSync(fd, trailer, 0, TRAILER_BYTES, size - TRAILER_BYTES);
+      readExactly(fd, trailer, TRAILER_BYTES, size - TRAILER_BYTES, file);
       if (!trailer.subarray(16).equals(TRAILER_MAGIC)) throw corrupt('missing trailer (interrupted write?)');
       const headerOffset = trailer.readUInt32LE(0) + trailer.readUInt32LE(4) * 2 ** 32;
       const headerLength = trailer.readUInt32LE(8);
       if (headerOffset + headerLength + TRAILER_BYTES !== size) throw corrupt('inconsistent sizes');
       const json = Buffer.alloc(headerLength);
-      fs.readSync(fd, json, 0, headerLength, headerOffset);
+      readExactly(fd, json, headerLength, headerOffset, file);
       let header: CacheHeader;
       try {
         header = JSON.parse(json.toString('utf8')) as CacheHeader;
@@ -378,7 +429,7 @@ export class FeatureCache {
       if (header.format !== 'emo-native feature cache' || header.version !== 1) throw corrupt('unknown format or version');
       const recordBytes = header.shape[0] * header.shape[1] * header.shape[2] * (header.dtype === 'float16' ? 2 : 4);
       if (DATA_OFFSET + header.recordCount * recordBytes !== headerOffset) throw corrupt('record count does not match the file size');
-      return new FeatureCache(fd, header);
+      return new FeatureCache(fd, header, file);
     } catch (error) {
       fs.closeSync(fd);
       throw error;
@@ -405,10 +456,10 @@ export class FeatureCache {
     if (target.length !== this.values) throw invalidRange('out', `a Float32Array of ${this.values} values`, out);
     const position = DATA_OFFSET + index * this.recordBytes;
     if (this.halfBuffer) {
-      fs.readSync(this.fd, this.halfBuffer, 0, this.recordBytes, position);
+      readExactly(this.fd, this.halfBuffer, this.recordBytes, position, this.file);
       native.halfToFloat(this.halfBuffer, target);
     } else {
-      fs.readSync(this.fd, target, 0, this.recordBytes, position);
+      readExactly(this.fd, target, this.recordBytes, position, this.file);
     }
     return target;
   }
