@@ -128,7 +128,6 @@ function load(): NativeBinding {
   const root = path.join(__dirname, '..');
   try {
     // node-gyp-build picks build/Release when present, else prebuilds/<platform>-<arch>.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return nodeGypBuild(root) as NativeBinding;
   } catch (cause) {

@@ -1,4 +1,4 @@
-// The feature pipeline of ARCHITECTURE.md end to end: WAV bytes or 48 kHz mono
+// The feature pipeline of docs/architecture.md end to end: WAV bytes or 48 kHz mono
 // samples -> formatted clip -> dB mel spectrogram -> overlapping chunks.
 #pragma once
 

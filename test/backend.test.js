@@ -477,7 +477,7 @@ describe('emo-native backend: gradients', function () {
 });
 
 /**
- * A small version of the model (ARCHITECTURE.md "The network"): 2 chunks of
+ * A small version of the model (docs/architecture.md "The network"): 2 chunks of
  * 16x16, TimeDistributed Conv2D / BatchNorm / ReLU / MaxPool / Dropout,
  * Dense per chunk, a bidirectional LSTM, attention, Dense softmax. Dropout
  * rates are 0 so that both backends compute the same function. The LSTM's

@@ -72,7 +72,7 @@ describe('network (tfjs-layers model)', function () {
   });
 
   it('gives every layer the output shape and parameter count of the architecture', () => {
-    // [name, output shape, parameters incl. BN moving statistics], from ARCHITECTURE.md's
+    // [name, output shape, parameters incl. BN moving statistics], from docs/architecture.md's
     // description worked out by hand: conv k·k·cin·cout + cout, BN 4·c, LSTM 4·(in·u + u·u + u).
     const expected = [
       ['mel_chunks', [null, 7, 128, 128, 1], 0],

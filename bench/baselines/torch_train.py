@@ -1,6 +1,6 @@
 """PyTorch baseline for the train benchmark suite (bench/suites/train.js).
 
-The emotion network of ARCHITECTURE.md ("The network") in PyTorch 1.13, the way the reference
+The emotion network of docs/architecture.md ("The network") in PyTorch 1.13, the way the reference
 implementation writes it: channels-first, the 7 chunks folded into the batch for the
 convolution blocks (what TimeDistributed means there), unfolded again for the BiLSTM.
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { EmoError } from '../errors';
+import { PACKAGE_VERSION } from '../version';
 import { FEATURES_USAGE, runFeatures } from './features';
 import { UsageError } from './usage';
 
@@ -35,8 +36,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-v') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    process.stdout.write(`${(require('../../package.json') as { version: string }).version}\n`);
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
     return 0;
   }
   const run = COMMANDS[command];

@@ -1,5 +1,6 @@
 import type { RavdessEntry } from './ravdess';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
+import { Mulberry32 } from '../random';
 
 /** Options of {@link splitByActor}. */
 export interface SplitOptions {
@@ -112,15 +113,9 @@ function leakingSplit<T extends { actor: number }>(entries: T[], value: unknown)
   const seed = checkInteger('options.leakSpeakersRandomUtteranceSplit.seed', o.seed, 0, 2 ** 32 - 1);
   const testFraction = o.testFraction === undefined ? 0.2 : checkNumber('options.leakSpeakersRandomUtteranceSplit.testFraction', o.testFraction, 0, 1);
   const valFraction = o.valFraction === undefined ? 0.1 : checkNumber('options.leakSpeakersRandomUtteranceSplit.valFraction', o.valFraction, 0, 1 - testFraction);
-  // Seeded Fisher–Yates with mulberry32.
-  let a = seed >>> 0;
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Seeded Fisher–Yates.
+  const generator = new Mulberry32(seed);
+  const random = () => generator.next();
   const shuffled = [...entries];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { onnx } from 'onnx-proto';
 import { EMOTIONS } from '../data/ravdess';
-import { Rng } from '../data/synth/prng';
+import { Rng } from '../random';
 import { EmoError } from '../errors';
 import { melChunks, type MelChunks } from '../features';
 import { describeFeatures, resolveFeatureOptions, type FeatureOptions } from '../features/options';

@@ -3,7 +3,7 @@ import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRan
 
 /**
  * Options of the feature pipeline. Every field defaults to the reference
- * pipeline's value (ARCHITECTURE.md), so `{}` gives the model's input features.
+ * pipeline's value (docs/architecture.md), so `{}` gives the model's input features.
  */
 export interface FeatureOptions {
   /** Rate of the formatted clip and of the STFT, Hz. Default 48000. */

@@ -3,7 +3,7 @@
  *
  * Input (batch, 7, 128, 128, 1), channels-last: 7 chunks of 128 mel bands × 128 frames.
  *
- * Where the activations go (ARCHITECTURE.md fixes the shapes, these choices are ours):
+ * Where the activations go (docs/architecture.md fixes the shapes, these choices are ours):
  * - Conv2D is linear with a bias, then BatchNormalization, then ReLU (a separate layer), then
  *   MaxPool, then Dropout 0.3. The conv bias is redundant before a batch norm (the batch mean
  *   cancels it, so its gradient is zero in training) but the reference has it and the parameter

@@ -9,13 +9,11 @@ import { EMO_NATIVE_BACKEND, registerEmoNativeBackend } from './backend';
  */
 export async function useBestBackend(): Promise<string> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');
   } catch {
     // optional: not installed (its install step downloads libtensorflow) or failed to load
   }
   registerEmoNativeBackend();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('@tensorflow/tfjs-backend-cpu');
   for (const name of ['tensorflow', EMO_NATIVE_BACKEND, 'cpu']) {
     if (tf.findBackendFactory(name) && (await tf.setBackend(name))) return name;

@@ -3,7 +3,7 @@
 import type { Rgb } from './colormap';
 import { drawText, drawTextVertical, type FillTarget } from './font';
 import { encodePng } from './png';
-import { checkPositiveInteger } from './validate';
+import { checkPositiveInteger } from '../validate';
 
 /** An RGB image in memory with simple drawing operations. */
 export class RgbCanvas implements FillTarget {

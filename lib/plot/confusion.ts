@@ -5,7 +5,7 @@ import { RgbCanvas } from './canvas';
 import { COLORMAP_LUT, colormapIndex, type Rgb } from './colormap';
 import { LINE_HEIGHT, textHeight, textWidth } from './font';
 import type { PlotRect } from './melchunks';
-import { checkObject, invalidRange, invalidType } from './validate';
+import { checkObject, invalidRange, invalidType } from '../validate';
 
 /** Options for {@link renderConfusionPng}. */
 export interface ConfusionOptions {

@@ -5,7 +5,7 @@ import { RgbCanvas } from './canvas';
 import type { Rgb } from './colormap';
 import { LINE_HEIGHT, textHeight, textWidth } from './font';
 import { decimalsFor, formatTick, niceStep, ticksIn } from './ticks';
-import { checkObject, invalidRange, invalidType } from './validate';
+import { checkObject, invalidRange, invalidType } from '../validate';
 
 /** One epoch of training history; missing or non-finite values leave a gap in their curve. */
 export interface TrainingHistoryEntry {

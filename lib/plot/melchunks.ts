@@ -6,7 +6,7 @@ import { COLORMAP_BYTES, COLORMAP_LUT, colormapIndex, type Rgb } from './colorma
 import { GLYPH_HEIGHT, GLYPH_DESCENT, LINE_HEIGHT, textHeight, textWidth } from './font';
 import { melBandCentres } from '../features/mel-scale';
 import { decimalsFor, formatTick, niceStep, ticksIn } from './ticks';
-import { checkFinite, checkNonNegativeNumber, checkObject, checkPositiveInteger, checkPositiveNumber, invalidRange, invalidType } from './validate';
+import { checkFinite, checkNonNegativeNumber, checkObject, checkPositiveInteger, checkPositiveNumber, invalidRange, invalidType } from '../validate';
 
 /** Options for {@link renderMelChunksPng}. */
 export interface MelChunksOptions {

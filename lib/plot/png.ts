@@ -1,7 +1,7 @@
 // A minimal PNG encoder: 8-bit truecolour (RGB), no interlacing, one filter
 // type. That is all a plot needs, and it keeps the module free of dependencies.
 import { deflateSync } from 'node:zlib';
-import { checkPositiveInteger, invalidRange, invalidType } from './validate';
+import { checkPositiveInteger, invalidRange, invalidType } from '../validate';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

@@ -10,6 +10,7 @@ import { mixBatch } from './mixup';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
 import { resolveWarpOptions, warpMelChunks, type WarpOptions } from './warp';
+import { Mulberry32 } from '../random';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -117,17 +118,6 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 
 const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
 
-/** mulberry32: the one PRNG of training (shuffling, warps, masks, mixup and the seeds of tfjs dropout). */
-class Mulberry32 {
-  constructor(public state: number) {}
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-}
 
 // Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
 // band of the reference pipeline has an empty filter and is always the -100 dB floor; bands above

@@ -11,7 +11,7 @@
  * prosody pushed further, and actors differ a little in how expressive they are.
  */
 import { EMOTIONS, type Emotion } from '../ravdess';
-import { Rng } from './prng';
+import { Rng } from '../../random';
 
 /** The two RAVDESS statements, split where the contour changes (subject | place). */
 export const STATEMENTS = [

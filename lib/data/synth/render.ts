@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { EmoError } from '../../errors';
 import { SAMPLE_RATE, ssml, type ClipPlan } from './plan';
-import { Rng } from './prng';
+import { Rng } from '../../random';
 
 /** The external programs, with the install hint every missing-tool error gives. */
 export const TOOLS = ['espeak-ng', 'sox'] as const;

@@ -1,0 +1,42 @@
+'use strict';
+// What a maintainer expects of the repository itself: a licence that matches package.json, a
+// changelog, one seeded generator and one validation module, and sources that point nowhere
+// outside the package.
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const pkg = require('../package.json');
+
+function sources(dir) {
+  return fs.readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(ts|js|cpp|hpp|py)$/.test(e.name))
+    .map((e) => path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
+}
+
+describe('the repository', () => {
+  const lib = sources('lib');
+
+  it('has a LICENSE matching package.json, a CHANGELOG with the current version, and both in the package', () => {
+    assert.equal(pkg.license, 'MIT');
+    assert.match(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} /);
+    const changelog = fs.readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8');
+    assert.match(changelog, new RegExp(`## \\[${pkg.version.replace(/\./g, '\\.')}\\]`));
+    assert.match(changelog, /## \[Unreleased\]/);
+    for (const f of ['LICENSE', 'CHANGELOG.md', 'docs/architecture.md']) assert.ok(pkg.files.includes(f), f);
+  });
+
+  it('has one seeded JavaScript generator and one validation module', () => {
+    // mulberry32's increment appears in exactly one source file.
+    assert.deepEqual(lib.filter((f) => /0x6d2b79f5/i.test(fs.readFileSync(path.join(root, f), 'utf8'))), ['lib/random.ts']);
+    assert.deepEqual(lib.filter((f) => path.basename(f) === 'validate.ts'), ['lib/validate.ts']);
+  });
+
+  it('carries no lint suppressions without a linter, and no pointers to documents outside the repository', () => {
+    const all = [...lib, ...sources('binding'), ...sources('src'), ...sources('bench')];
+    assert.deepEqual(all.filter((f) => /eslint-disable/.test(fs.readFileSync(path.join(root, f), 'utf8'))), []);
+    assert.deepEqual(all.filter((f) => /ARCHITECTURE\.md/.test(fs.readFileSync(path.join(root, f), 'utf8'))), []);
+    assert.ok(fs.existsSync(path.join(root, 'docs', 'architecture.md')));
+  });
+});
