@@ -31,7 +31,8 @@ export type EmoErrorCode =
   | 'ERR_PROVIDER_UNAVAILABLE'
   | 'ERR_SILENT'
   | 'ERR_AUDIO_DECODE'
-  | 'ERR_OUT_OF_MEMORY';
+  | 'ERR_OUT_OF_MEMORY'
+  | 'ERR_RESUME_MISMATCH';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

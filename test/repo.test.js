@@ -33,6 +33,10 @@ describe('the repository', () => {
     assert.deepEqual(lib.filter((f) => path.basename(f) === 'validate.ts'), ['lib/validate.ts']);
   });
 
+  it('writes files atomically in one place', () => {
+    assert.deepEqual(lib.filter((f) => /renameSync|\.rename\(/.test(fs.readFileSync(path.join(root, f), 'utf8'))), ['lib/atomic.ts']);
+  });
+
   it('carries no lint suppressions without a linter, and no pointers to documents outside the repository', () => {
     const all = [...lib, ...sources('binding'), ...sources('src'), ...sources('bench')];
     assert.deepEqual(all.filter((f) => /eslint-disable/.test(fs.readFileSync(path.join(root, f), 'utf8'))), []);

@@ -130,10 +130,27 @@ describe('emo train / emo evaluate', function () {
     const common = ['--batch', '8', '--split', split, '--cache', cache, '--lr-patience', '1'];
     assert.equal(run(['train', corpus, '--out', a, '--epochs', '3', ...common]).status, 0);
     assert.equal(run(['train', corpus, '--out', b, '--epochs', '1', ...common]).status, 0);
+    // A crash in the middle of swapping the checkpoint folder leaves the previous one as checkpoint.old.
+    fs.renameSync(path.join(b, 'checkpoint'), path.join(b, 'checkpoint.old'));
     assert.equal(run(['train', corpus, '--out', b, '--epochs', '3', '--resume', ...common]).status, 0);
+    assert.ok(!fs.existsSync(path.join(b, 'checkpoint.old')));
     const history = (dir) => JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')).history.map((h) => [h.trainLoss, h.valLoss, h.learningRate]);
     assert.deepEqual(history(b), history(a));
     assert.ok(fs.readFileSync(path.join(a, 'last', 'weights.bin')).equals(fs.readFileSync(path.join(b, 'last', 'weights.bin'))), 'same weights');
+
+    // --resume is honest: no checkpoint, other options or another corpus is an error (exit 2), not a fresh start.
+    const none = run(['train', corpus, '--out', path.join(tmp, 'never-trained'), '--resume', ...common]);
+    assert.equal(none.status, 2, none.stderr);
+    assert.match(none.stderr, /cannot resume: there is no checkpoint/);
+    const otherLr = run(['train', corpus, '--out', b, '--epochs', '4', '--resume', '--lr', '0.002', ...common]);
+    assert.equal(otherLr.status, 2, otherLr.stderr);
+    assert.match(otherLr.stderr, /learningRate: 0\.001 → 0\.002/);
+    const otherCorpus = path.join(tmp, 'corpus-copy');
+    fs.cpSync(corpus, otherCorpus, { recursive: true });
+    fs.rmSync(path.join(otherCorpus, 'Actor_01', '03-01-01-01-01-01-01.wav'));
+    const moved = run(['train', otherCorpus, '--out', b, '--epochs', '4', '--resume', '--batch', '8', '--split', split, '--lr-patience', '1', '--cache', path.join(tmp, 'other.cache')]);
+    assert.equal(moved.status, 2, moved.stderr);
+    assert.match(moved.stderr, /the corpus or its features differ/);
   });
 
   it('leaves the process as it found it: Math.random untouched during training, the native memory pool given back after', async () => {

@@ -1,22 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/**
- * Writes a file so that readers never see half of it: write a temporary file
- * in the same directory, then rename over the target (atomic on POSIX).
- */
-export function writeFileAtomic(target: string, data: Uint8Array | string): void {
-  const dir = path.dirname(path.resolve(target));
-  fs.mkdirSync(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${Date.now()}.partial`);
-  try {
-    fs.writeFileSync(temp, data);
-    fs.renameSync(temp, target);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-}
+export { writeFileAtomicSync as writeFileAtomic } from '../atomic';
 
 /** Expands the arguments: files as given, directories walked recursively for *.wav (case-insensitive), sorted. */
 export function collectWavFiles(inputs: readonly string[]): string[] {

@@ -58,6 +58,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`emo: ${error.message}\n\n${error.usage}\n`);
       process.exitCode = 2;
+    } else if (error instanceof EmoError && error.code === 'ERR_RESUME_MISMATCH') {
+      // --resume that cannot be honoured is a command-line problem: say what differs, start nothing.
+      process.stderr.write(`emo: ${error.message}\n`);
+      process.exitCode = 2;
     } else if (error instanceof EmoError || error instanceof TypeError || error instanceof RangeError) {
       process.stderr.write(`emo: ${error.message}\n`);
       process.exitCode = 1;

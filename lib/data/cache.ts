@@ -10,6 +10,7 @@ import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRan
 import { EMOTIONS, indexRavdess, type RavdessEntry, type SkippedFile } from './ravdess';
 import { splitByActor, type SplitOptions } from './splits';
 import { PACKAGE_VERSION } from '../version';
+import { commitRename } from '../atomic';
 
 /** Which split a cached record belongs to. */
 export type SplitName = 'train' | 'val' | 'test';
@@ -312,7 +313,7 @@ async function build(p: Plan, file: string, r: Resolved): Promise<FeatureCache> 
     fs.writeSync(fd, trailer, 0, TRAILER_BYTES, headerOffset + json.length);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
-    fs.renameSync(partial, file);
+    commitRename(partial, file);
   } catch (error) {
     try {
       fs.closeSync(fd);

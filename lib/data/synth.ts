@@ -16,6 +16,7 @@ import { EmoError } from '../errors';
 import { checkInteger, checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
 import { actorVoices, MAX_ACTORS, planClips, prosodyTable, SAMPLE_RATE, STATEMENTS, STRONG, type ActorVoice, type ClipPlan } from './synth/plan';
 import { INSTALL_HINT, MAX_SECONDS, renderClip, toolVersions } from './synth/render';
+import { writeFileAtomic } from '../atomic';
 
 export { MAX_ACTORS, ravdessName, STATEMENTS, type ActorVoice, type Prosody } from './synth/plan';
 
@@ -158,14 +159,14 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   fs.rmSync(path.join(dir, MANIFEST_NAME), { force: true });
   if (force || !same) removeClips(dir);
   removePartials(dir);
-  await writeAtomic(path.join(dir, PENDING_NAME), `${JSON.stringify(wanted)}\n`);
+  await writeFileAtomic(path.join(dir, PENDING_NAME), `${JSON.stringify(wanted)}\n`);
 
   // Resume: a clip on disk was renamed into place complete, by a run with these settings.
   const todo = clips.filter((c) => !isFile(path.join(dir, c.file)));
   for (const actor of new Set(todo.map((c) => path.dirname(c.file)))) fs.mkdirSync(path.join(dir, actor), { recursive: true });
   let done = 0;
   await runPool(todo, jobs, async (clip) => {
-    await writeAtomic(path.join(dir, clip.file), await renderClip(clip));
+    await writeFileAtomic(path.join(dir, clip.file), await renderClip(clip));
     done++;
     onProgress?.({ done, total: todo.length, file: clip.file });
   });
@@ -185,7 +186,7 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
     emotions: prosodyTable(),
     tools,
   };
-  await writeAtomic(path.join(dir, MANIFEST_NAME), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, MANIFEST_NAME), `${JSON.stringify(result, null, 2)}\n`);
   fs.rmSync(path.join(dir, PENDING_NAME), { force: true });
   return { files: clips.length, written: todo.length, seconds: elapsed(), dir, skipped: false };
 }
@@ -215,20 +216,6 @@ async function runPool<T>(items: readonly T[], jobs: number, work: (item: T) => 
   };
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
   if (failure !== undefined) throw failure.error;
-}
-
-let tempCounter = 0;
-
-/** Writes via a temporary name in the same folder and a rename, so the target is never half-written. */
-async function writeAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${tempCounter++}.partial`);
-  try {
-    await fs.promises.writeFile(temp, data);
-    await fs.promises.rename(temp, target);
-  } catch (error) {
-    await fs.promises.rm(temp, { force: true });
-    throw error;
-  }
 }
 
 function readJson(file: string): Record<string, unknown> | undefined {
@@ -262,7 +249,7 @@ function actorCount(n: number): string {
 
 const ACTOR_DIR = /^Actor_\d\d$/;
 const CLIP_NAME = /^03-01-\d\d-\d\d-\d\d-\d\d-\d\d\.wav$/;
-// The temporary names writeAtomic gives our own files, and nothing else.
+// The temporary names writeFileAtomic (lib/atomic) gives our own files, and nothing else.
 const PARTIAL_NAME = /^\.(03-01-\d\d-\d\d-\d\d-\d\d-\d\d\.wav|synth\.json|\.synth-pending\.json)\.\d+\.\d+\.partial$/;
 
 function actorDirs(dir: string): string[] {

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../atomic';
 
 /** Name of the topology + manifest file inside a model directory. */
 export const MODEL_JSON = 'model.json';
@@ -30,30 +31,6 @@ function toPath(dirOrUrl: string): string {
     return dirOrUrl.startsWith('file:///') ? fileURLToPath(dirOrUrl) : path.resolve(dirOrUrl.slice(FILE_SCHEME.length));
   }
   return path.resolve(dirOrUrl);
-}
-
-/**
- * Writes `data` to `file` so that readers see either the old file or the complete new one:
- * write a temporary file in the same directory, flush it to disk, rename it over the target.
- */
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const handle = await fs.promises.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (e) {
-    await handle.close();
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
-  await handle.close();
-  try {
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** `WeightData` is one ArrayBuffer or, for large models, a list of them: one contiguous view. */
@@ -97,8 +74,8 @@ export function directoryIO(dir: string): tf.io.IOHandler {
       if (artifacts.modelInitializer != null) modelJSON.modelInitializer = artifacts.modelInitializer;
       if (artifacts.initializerSignature != null) modelJSON.initializerSignature = artifacts.initializerSignature;
 
-      await writeAtomic(path.join(root, WEIGHTS_BIN), weights);
-      await writeAtomic(path.join(root, MODEL_JSON), JSON.stringify(modelJSON));
+      await writeFileAtomic(path.join(root, WEIGHTS_BIN), weights);
+      await writeFileAtomic(path.join(root, MODEL_JSON), JSON.stringify(modelJSON));
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),

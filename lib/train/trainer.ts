@@ -11,6 +11,7 @@ import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
 import { resolveWarpOptions, warpMelChunks, type WarpOptions } from './warp';
 import { Mulberry32 } from '../random';
+import { recoverSwappedDir, swapDirAtomic, writeJsonAtomicSync } from '../atomic';
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -89,6 +90,24 @@ interface CheckpointState {
   bestEpoch: number;
   bestMacroF1: number;
   rngState: number;
+  /** What the run was made with; a resumed run must match (epochs and patience may grow). */
+  recipe?: Record<string, unknown>;
+}
+
+/**
+ * Why a checkpoint cannot continue this run: the differences between the recipe it recorded and
+ * this one, as `name: was → now`. Empty when they agree.
+ */
+function recipeDifferences(recorded: Record<string, unknown> | undefined, current: Record<string, unknown>): string[] {
+  if (recorded === undefined) return ['the checkpoint records no options (it was made by an older version)'];
+  const keys = new Set([...Object.keys(recorded), ...Object.keys(current)]);
+  const differences: string[] = [];
+  for (const key of keys) {
+    const was = JSON.stringify(recorded[key]);
+    const now = JSON.stringify(current[key]);
+    if (was !== now) differences.push(`${key}: ${was ?? 'unset'} → ${now ?? 'unset'}`);
+  }
+  return differences;
 }
 
 // Halving stops here, relative to the initial rate: by then Adam's steps are too small to matter.
@@ -231,11 +250,6 @@ function setLearningRate(model: tfl.LayersModel, rate: number): void {
   (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  const temp = `${file}.partial-${process.pid}`;
-  fs.writeFileSync(temp, `${JSON.stringify(value, null, 1)}\n`);
-  fs.renameSync(temp, file);
-}
 
 /**
  * Trains the reference network on a RAVDESS-style folder: builds or reuses the
@@ -279,19 +293,28 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     }
     const labelsOf = (rs: typeof all) => rs.map((r) => r.entry.emotionId);
     const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
-    writeJsonAtomic(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
+    writeJsonAtomicSync(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
 
     // One seeded generator drives shuffling, the warps, masks and mixup and the dropout masks' seeds;
     // its state is checkpointed.
     const checkpointDir = path.join(out, 'checkpoint');
     let state: CheckpointState = { epoch: 0, history: [], bestEpoch: 0, bestMacroF1: -1, rngState: seed >>> 0 };
     let model: tfl.LayersModel;
-    if (options.resume && fs.existsSync(path.join(checkpointDir, 'state.json'))) {
-      state = JSON.parse(fs.readFileSync(path.join(checkpointDir, 'state.json'), 'utf8')) as CheckpointState;
-      model = await loadModel(checkpointDir);
+    // Everything that shapes the run except its length: a resumed run must have the same, on the same data.
+    const recipe: Record<string, unknown> = { batch, learningRate, seed, lrPatience, masking, warp, mixup, split: options.split ?? {}, features: cache.header.fingerprint };
+    if (options.resume) {
+      const found = recoverSwappedDir(checkpointDir);
+      if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
+        throw new EmoError(`cannot resume: there is no checkpoint in ${checkpointDir} (start without --resume)`, 'ERR_RESUME_MISMATCH');
+      }
+      state = JSON.parse(fs.readFileSync(path.join(found, 'state.json'), 'utf8')) as CheckpointState;
+      const differences = recipeDifferences(state.recipe, recipe).map((d) => (d.startsWith('features:') ? 'the corpus or its features differ' : d));
+      if (differences.length > 0) throw new EmoError(`cannot resume ${checkpointDir}: it was made differently (${differences.join('; ')})`, 'ERR_RESUME_MISMATCH');
+      model = await loadModel(found);
     } else {
       model = createModel({ seed, learningRate });
     }
+    state.recipe = recipe;
     const rng = new Mulberry32(state.rngState);
     const random = () => rng.next();
     const dropouts = dropoutLayers(model);
@@ -370,9 +393,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       const pending = `${checkpointDir}.partial`;
       fs.rmSync(pending, { recursive: true, force: true });
       await saveModel(model, pending, { includeOptimizer: true });
-      writeJsonAtomic(path.join(pending, 'state.json'), state);
-      fs.rmSync(checkpointDir, { recursive: true, force: true });
-      fs.renameSync(pending, checkpointDir);
+      writeJsonAtomicSync(path.join(pending, 'state.json'), state);
+      swapDirAtomic(pending, checkpointDir);
       onProgress?.({ kind: 'epoch', record, best });
     }
 
@@ -393,8 +415,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       backend,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
-    writeJsonAtomic(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
-    writeJsonAtomic(path.join(out, 'run.json'), {
+    writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
+    writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
       options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, warp, mixup, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
