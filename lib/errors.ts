@@ -32,7 +32,8 @@ export type EmoErrorCode =
   | 'ERR_SILENT'
   | 'ERR_AUDIO_DECODE'
   | 'ERR_OUT_OF_MEMORY'
-  | 'ERR_RESUME_MISMATCH';
+  | 'ERR_RESUME_MISMATCH'
+  | 'ERR_FILE_WRITE';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

@@ -121,3 +121,57 @@ describe('emo features', () => {
     }
   });
 });
+
+describe('emo as a Unix tool', () => {
+  it('prints its usage to stderr and exits 2 when run without arguments', () => {
+    const { code, stderr, stdout } = emo([]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^emo — speech emotion recognition/);
+  });
+
+  it('exits 2 naming the flag for a bad value, before doing any work', () => {
+    const cases = [
+      [['features', wavDir, '--threads', 'abc'], /--threads must be an integer from 1 to 256, not 'abc'/],
+      [['features', wavDir, '--top-db=-3'], /--top-db must be/],
+      [['train', wavDir, '--epochs=-1'], /--epochs must be an integer from 1 to 10000, not '-1'/],
+      [['train', wavDir, '--lr', '0'], /--lr must be a number above 0/],
+      [['train', wavDir, '--batch', '1.5'], /--batch must be an integer/],
+      [['train', wavDir, '--split', 'actors:1-1000000/2'], /bad actor range '1-1000000' in --split/],
+      [['synth', os.tmpdir(), '--actors', '1000000'], /--actors must be an integer from 1 to/],
+      [['classify', wavDir, '--hop', 'soon'], /--hop must be a number/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stderr } = emo(args);
+      assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+      assert.match(stderr, message, args.join(' '));
+    }
+  });
+
+  it('reports a PNG it cannot write and goes on with the others', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-png-'));
+    try {
+      const files = fs.readdirSync(wavDir).filter((f) => f.endsWith('.wav')).slice(0, 3);
+      const out = path.join(tmp, 'pngs');
+      fs.mkdirSync(out);
+      // A folder where the first PNG should go: that one write fails.
+      fs.mkdirSync(path.join(out, `${path.basename(files[0], '.wav')}.png`));
+      const { code, stderr } = emo(['features', ...files.map((f) => path.join(wavDir, f)), '--png', out]);
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /cannot write .*\.png/);
+      for (const f of files.slice(1)) assert.ok(fs.statSync(path.join(out, `${path.basename(f, '.wav')}.png`)).isFile(), f);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('writes progress as plain lines, not redraws, when stderr is not a terminal', () => {
+    const files = fs.readdirSync(wavDir).filter((f) => f.endsWith('.wav')).slice(0, 10).map((f) => path.join(wavDir, f));
+    const { code, stderr } = emo(['features', ...files, '--json']);
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /\r|\x1b\[/);
+    const lines = stderr.split('\n').filter((l) => /^features \d+\/\d+ /.test(l));
+    assert.ok(lines.length >= 2, stderr);
+    assert.match(lines[lines.length - 1], new RegExp(`^features ${files.length}/${files.length} `));
+  });
+});

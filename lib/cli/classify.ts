@@ -9,7 +9,7 @@ import { decodeWithFfmpeg, looksLikeWav } from '../infer/decode';
 import { scanWav } from '../infer/wav-layout';
 import { formatDuration, ProgressBar } from './progress';
 import { collectAudioFiles } from './walk';
-import { parseCommandLine, UsageError } from './usage';
+import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 const DEFAULT_EXTENSIONS = ['wav', 'flac', 'mp3', 'ogg', 'opus', 'm4a', 'aac', 'webm'];
 const FORMATS = ['table', 'csv', 'jsonl'] as const;
@@ -166,13 +166,6 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item:
   return results;
 }
 
-function positiveNumber(flag: string, value: string | undefined, fallback: number, integer: boolean): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0) || (integer && !Number.isInteger(n))) throw new UsageError(`--${flag} must be a positive ${integer ? 'integer' : 'number'}, not '${value}'`, CLASSIFY_USAGE);
-  return n;
-}
-
 export async function runClassify(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
@@ -199,12 +192,10 @@ export async function runClassify(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('emo classify needs at least one file or folder', CLASSIFY_USAGE);
   const provider = (values.provider ?? 'cpu') as Provider;
   if (!['cpu', 'cuda', 'auto'].includes(provider)) throw new UsageError(`--provider must be cpu, cuda or auto, not '${values.provider}'`, CLASSIFY_USAGE);
-  const threads = values.threads === undefined ? undefined : positiveNumber('threads', values.threads, 0, true);
-  const batch = positiveNumber('batch', values.batch, 32, true);
-  if (batch > 4096) throw new UsageError(`--batch must be at most 4096, not '${values.batch}'`, CLASSIFY_USAGE);
-  const window = positiveNumber('window', values.window, 3, false);
-  const hop = positiveNumber('hop', values.hop, 1.5, false);
-  if (window > 3) throw new UsageError(`--window must be at most the model's 3-s clip, not '${values.window}'`, CLASSIFY_USAGE);
+  const threads = numberFlag('threads', values.threads, CLASSIFY_USAGE, { integer: true, min: 1, max: 1024 });
+  const batch = numberFlag('batch', values.batch, CLASSIFY_USAGE, { integer: true, min: 1, max: 4096 }) ?? 32;
+  const window = numberFlag('window', values.window, CLASSIFY_USAGE, { min: 0.1, max: 3 }) ?? 3;
+  const hop = numberFlag('hop', values.hop, CLASSIFY_USAGE, { min: 0.05, max: 3600 }) ?? 1.5;
   const extensions = values.ext === undefined ? DEFAULT_EXTENSIONS : values.ext.split(',').map((e) => e.trim().replace(/^\./, '')).filter((e) => e !== '');
   if (extensions.length === 0) throw new UsageError('--ext needs at least one extension', CLASSIFY_USAGE);
   let format: Format;

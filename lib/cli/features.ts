@@ -7,7 +7,7 @@ import { renderMelChunksPng } from '../plot';
 import { collectWavFiles, writeFileAtomic } from './files';
 import { ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
-import { parseCommandLine, UsageError } from './usage';
+import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const FEATURES_USAGE = `Usage: emo features <wav or dir...> [--json] [--png out.png] [--top-db N] [--threads N]
        emo features <dataset dir> --cache FILE [--split SPEC] [--augment-seed N] [--dtype float16|float32]
@@ -76,15 +76,15 @@ export async function runFeatures(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length === 0) throw new UsageError('emo features needs at least one WAV file or directory', FEATURES_USAGE);
-  const featureOptions = values['top-db'] === undefined ? {} : { topDb: Number(values['top-db']) };
+  const featureOptions = values['top-db'] === undefined ? {} : { topDb: numberFlag('top-db', values['top-db'], FEATURES_USAGE, { min: 0, max: 1000 }) };
   const pipeline = resolveFeatureOptions(featureOptions, '--top-db');
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  const threads = numberFlag('threads', values.threads, FEATURES_USAGE, { integer: true, min: 1, max: 256 });
   if (values.cache !== undefined) {
     if (positionals.length !== 1) throw new UsageError('--cache takes exactly one dataset folder', FEATURES_USAGE);
     return runCache(positionals[0] as string, values.cache, {
       features: featureOptions,
       split: parseSplitSpec(values.split, FEATURES_USAGE),
-      augmentSeed: values['augment-seed'] === undefined ? undefined : Number(values['augment-seed']),
+      augmentSeed: numberFlag('augment-seed', values['augment-seed'], FEATURES_USAGE, { integer: true, min: 0, max: 2 ** 53 - 1 }),
       dtype: values.dtype as 'float16' | 'float32' | undefined,
       threads,
     });
@@ -135,8 +135,14 @@ export async function runFeatures(argv: string[]): Promise<number> {
           fMax: pipeline.native.fMax,
           title: path.basename(file),
         });
-        writeFileAtomic(out, png);
-        summary.png = out;
+        try {
+          writeFileAtomic(out, png);
+          summary.png = out;
+        } catch (error) {
+          // One picture that cannot be written (a full disk, a folder in the way) is reported; the rest go on.
+          failures++;
+          report(progress, values.json, file, new EmoError(`cannot write ${out}: ${(error as Error).message}`, 'ERR_FILE_WRITE'));
+        }
       }
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else rows.push(summary);

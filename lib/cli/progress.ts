@@ -1,12 +1,13 @@
 /**
- * A one-line progress bar on stderr: count, rate, ETA. Silent when stderr is
- * not a terminal (logs and CI stay clean) unless forced.
+ * Progress on stderr: count, rate, ETA. On a terminal a one-line bar redrawn in place; elsewhere
+ * (a log file, CI) plain lines, one per tenth of the work, so logs stay readable.
  */
 export class ProgressBar {
   private done = 0;
   private readonly started = process.hrtime.bigint();
   private lastDraw = 0;
   private readonly enabled: boolean;
+  private lastTenth = 0;
 
   constructor(
     private readonly total: number,
@@ -33,6 +34,12 @@ export class ProgressBar {
     if (this.enabled && (now - this.lastDraw > 100 || this.done >= this.total)) {
       this.lastDraw = now;
       this.draw();
+    } else if (!this.enabled && this.total > 0) {
+      const tenth = Math.floor((10 * this.done) / this.total);
+      if (tenth > this.lastTenth) {
+        this.lastTenth = tenth;
+        process.stderr.write(`${this.status()}\n`);
+      }
     }
   }
 
@@ -48,14 +55,18 @@ export class ProgressBar {
     if (this.enabled) process.stderr.write('\r\x1b[2K');
   }
 
-  private draw(): void {
+  /** `label done/total rate ETA suffix`, without the bar. */
+  private status(bar = ''): string {
     const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;
     const rate = seconds > 0 ? this.done / seconds : 0;
     const eta = rate > 0 ? (this.total - this.done) / rate : 0;
+    return `${this.label} ${bar}${this.done}/${this.total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatDuration(eta)}${this.suffix ? ` ${this.suffix}` : ''}`;
+  }
+
+  private draw(): void {
     const width = 28;
     const filled = this.total > 0 ? Math.round((width * this.done) / this.total) : width;
-    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    process.stderr.write(`\r\x1b[2K${this.label} ${bar} ${this.done}/${this.total} ${rate.toFixed(1)} ${this.unit}/s ETA ${formatDuration(eta)}${this.suffix ? ` ${this.suffix}` : ''}`);
+    process.stderr.write(`\r\x1b[2K${this.status(`${'█'.repeat(filled)}${'░'.repeat(width - filled)} `)}`);
   }
 }
 

@@ -13,6 +13,8 @@ function actorList(text: string, usage: string): number[] {
     if (!m) throw new UsageError(`bad actor list '${text}' in --split`, usage);
     const lo = Number(m[1]);
     const hi = m[2] === undefined ? lo : Number(m[2]);
+    // RAVDESS names carry the actor in two digits.
+    if (lo < 1 || hi > 99 || hi < lo) throw new UsageError(`bad actor range '${part.trim()}' in --split: actors are 1 to 99`, usage);
     for (let a = lo; a <= hi; a++) actors.push(a);
   }
   return actors;

@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { MAX_ACTORS, synthesizeCorpus } from '../data/synth';
 import { formatDuration, ProgressBar } from './progress';
-import { parseCommandLine, UsageError } from './usage';
+import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const SYNTH_USAGE = `Usage: emo synth <outDir> [--actors N] [--seed S] [--jobs N] [--force]
 
@@ -17,14 +17,6 @@ espeak-ng and coloured with sox: <outDir>/Actor_01/03-01-EE-II-SS-RR-AA.wav ...,
 
 Re-running into a finished corpus with the same settings does nothing; an
 interrupted run resumes. Needs espeak-ng and sox (apt-get install -y espeak-ng sox).`;
-
-/** A non-negative integer option, or a usage error naming it. */
-function integerOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${text}'`, SYNTH_USAGE);
-  return value;
-}
 
 export async function runSynth(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
@@ -44,9 +36,9 @@ export async function runSynth(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'emo synth needs an output directory' : `emo synth takes one output directory, got ${positionals.length}`, SYNTH_USAGE);
   const outDir = positionals[0] as string;
-  const actors = integerOption('actors', values.actors, 1, MAX_ACTORS) ?? MAX_ACTORS;
-  const seed = integerOption('seed', values.seed, 0, Number.MAX_SAFE_INTEGER) ?? 1;
-  const jobs = integerOption('jobs', values.jobs, 1, 256) ?? os.availableParallelism();
+  const actors = numberFlag('actors', values.actors, SYNTH_USAGE, { integer: true, min: 1, max: MAX_ACTORS }) ?? MAX_ACTORS;
+  const seed = numberFlag('seed', values.seed, SYNTH_USAGE, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER }) ?? 1;
+  const jobs = numberFlag('jobs', values.jobs, SYNTH_USAGE, { integer: true, min: 1, max: 256 }) ?? os.availableParallelism();
 
   let progress: ProgressBar | undefined;
   const result = await synthesizeCorpus(outDir, {

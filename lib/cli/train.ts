@@ -13,7 +13,7 @@ import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
 import { resolveTrainedModel } from './run-dir';
-import { parseCommandLine, UsageError } from './usage';
+import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
@@ -83,22 +83,22 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('emo train needs one dataset folder', TRAIN_USAGE);
   const dir = positionals[0] as string;
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const int = (flag: string, min: number, max: number) => numberFlag(flag, values[flag as keyof typeof values] as string | undefined, TRAIN_USAGE, { integer: true, min, max });
   const out = values.out ?? path.join('runs', path.basename(path.resolve(dir)));
   let bar: ProgressBar | undefined;
   let cacheBar: ProgressBar | undefined;
   let cacheDone = 0;
   const result = await trainModel(dir, {
     out,
-    epochs: num(values.epochs),
-    batch: num(values.batch),
-    learningRate: num(values.lr),
-    seed: num(values.seed),
-    patience: num(values.patience),
-    lrPatience: num(values['lr-patience']),
+    epochs: int('epochs', 1, 10000),
+    batch: int('batch', 1, 4096),
+    learningRate: numberFlag('lr', values.lr, TRAIN_USAGE, { min: 0, max: 10, exclusiveMin: true }),
+    seed: int('seed', 0, 2 ** 31 - 1),
+    patience: int('patience', 1, 10000),
+    lrPatience: int('lr-patience', 1, 10000),
     masking: values['no-masking'] ? false : undefined,
     warp: values['no-warp'] ? false : undefined,
-    mixup: num(values.mixup),
+    mixup: numberFlag('mixup', values.mixup, TRAIN_USAGE, { min: 0, max: 100 }),
     split: parseSplitSpec(values.split, TRAIN_USAGE),
     cache: values.cache,
     resume: values.resume,

@@ -25,3 +25,19 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
     throw new UsageError((error as Error).message, usage);
   }
 }
+
+/**
+ * A numeric command-line value, or a UsageError (exit 2) naming the flag: `--epochs must be an
+ * integer from 1 to 10000, not 'abc'`. Undefined when the flag was not given.
+ */
+export function numberFlag(flag: string, text: string | undefined, usage: string, bounds: { min: number; max: number; integer?: boolean; exclusiveMin?: boolean }): number | undefined {
+  if (text === undefined) return undefined;
+  const { min, max, integer = false, exclusiveMin = false } = bounds;
+  const value = text.trim() === '' ? NaN : Number(text);
+  const inRange = Number.isFinite(value) && (exclusiveMin ? value > min : value >= min) && value <= max && (!integer || Number.isSafeInteger(value));
+  if (!inRange) {
+    const what = integer ? `an integer from ${min} to ${max}` : `a number ${exclusiveMin ? 'above' : 'from'} ${min}${exclusiveMin ? ' and at most' : ' to'} ${max}`;
+    throw new UsageError(`--${flag} must be ${what}, not '${text}'`, usage);
+  }
+  return value;
+}
