@@ -11,6 +11,10 @@
 #include "../src/wav.hpp"
 #include "augment.hpp"
 #include "batch.hpp"
+
+#include <new>
+#include <stdexcept>
+#include <string>
 #include "glue.hpp"
 #include "nn.hpp"
 
@@ -127,27 +131,51 @@ Napi::Value HalfToFloat(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// configLimits() -> { field: [min, max] }: the bounds readConfig enforces (see kConfigLimits).
+Napi::Value ConfigLimits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object limits = Napi::Object::New(env);
+  for (size_t i = 0; i < kConfigLimitCount; ++i) {
+    Napi::Array pair = Napi::Array::New(env, 2);
+    pair.Set(0u, Napi::Number::New(env, kConfigLimits[i].min));
+    pair.Set(1u, Napi::Number::New(env, kConfigLimits[i].max));
+    limits.Set(kConfigLimits[i].name, pair);
+  }
+  return limits;
+}
+
+// Test hook: throws a C++ exception of the given kind inside a guarded entry point, so tests can
+// see that it arrives as a JS error instead of terminating the process.
+Napi::Value ThrowForTest(const Napi::CallbackInfo& info) {
+  const std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (kind == "bad_alloc") throw std::bad_alloc();
+  if (kind == "runtime") throw std::runtime_error("a test failure");
+  throw 42;  // not even an exception object
+}
+
 }  // namespace
 
 // Node-API addons are context-aware: Init runs once per environment (main
 // thread and each worker_thread), each with its own AddonData.
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
-  exports.Set("setErrorClass", Napi::Function::New<SetErrorClass>(env, "setErrorClass"));
-  exports.Set("decodeWav", Napi::Function::New<DecodeWav>(env, "decodeWav"));
-  exports.Set("prepareClip", Napi::Function::New<PrepareClip>(env, "prepareClip"));
-  exports.Set("melSpectrogram", Napi::Function::New<MelSpectrogram>(env, "melSpectrogram"));
-  exports.Set("melChunks", Napi::Function::New<MelChunks>(env, "melChunks"));
-  exports.Set("melChunksBatch", Napi::Function::New<MelChunksBatch>(env, "melChunksBatch"));
-  exports.Set("setThreads", Napi::Function::New<SetThreads>(env, "setThreads"));
-  exports.Set("getThreads", Napi::Function::New<GetThreads>(env, "getThreads"));
-  exports.Set("addNoise", Napi::Function::New<AddNoise>(env, "addNoise"));
-  exports.Set("timeStretch", Napi::Function::New<TimeStretch>(env, "timeStretch"));
-  exports.Set("preemphasis", Napi::Function::New<Preemphasis>(env, "preemphasis"));
-  exports.Set("expand", Napi::Function::New<Expand>(env, "expand"));
+  exports.Set("setErrorClass", Napi::Function::New<Guarded<SetErrorClass>>(env, "setErrorClass"));
+  exports.Set("decodeWav", Napi::Function::New<Guarded<DecodeWav>>(env, "decodeWav"));
+  exports.Set("prepareClip", Napi::Function::New<Guarded<PrepareClip>>(env, "prepareClip"));
+  exports.Set("melSpectrogram", Napi::Function::New<Guarded<MelSpectrogram>>(env, "melSpectrogram"));
+  exports.Set("melChunks", Napi::Function::New<Guarded<MelChunks>>(env, "melChunks"));
+  exports.Set("melChunksBatch", Napi::Function::New<Guarded<MelChunksBatch>>(env, "melChunksBatch"));
+  exports.Set("setThreads", Napi::Function::New<Guarded<SetThreads>>(env, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New<Guarded<GetThreads>>(env, "getThreads"));
+  exports.Set("addNoise", Napi::Function::New<Guarded<AddNoise>>(env, "addNoise"));
+  exports.Set("timeStretch", Napi::Function::New<Guarded<TimeStretch>>(env, "timeStretch"));
+  exports.Set("preemphasis", Napi::Function::New<Guarded<Preemphasis>>(env, "preemphasis"));
+  exports.Set("expand", Napi::Function::New<Guarded<Expand>>(env, "expand"));
   registerNn(env, exports);
-  exports.Set("floatToHalf", Napi::Function::New<FloatToHalf>(env, "floatToHalf"));
-  exports.Set("halfToFloat", Napi::Function::New<HalfToFloat>(env, "halfToFloat"));
+  exports.Set("configLimits", Napi::Function::New<Guarded<ConfigLimits>>(env, "configLimits"));
+  exports.Set("__throwForTest", Napi::Function::New<Guarded<ThrowForTest>>(env, "__throwForTest"));
+  exports.Set("floatToHalf", Napi::Function::New<Guarded<FloatToHalf>>(env, "floatToHalf"));
+  exports.Set("halfToFloat", Napi::Function::New<Guarded<HalfToFloat>>(env, "halfToFloat"));
   return exports;
 }
 

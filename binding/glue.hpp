@@ -42,4 +42,40 @@ PipelineConfig readConfig(const Napi::Value& value);
 // Throws the JS error for status when it is not ok.
 void throwIfFailed(Napi::Env env, const Status& status);
 
+// Every exported function goes through this: a C++ exception other than a Napi::Error becomes a JS
+// error (std::bad_alloc an EmoError ERR_OUT_OF_MEMORY) instead of terminating the process.
+[[noreturn]] void rethrowAsJs(Napi::Env env);
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Fn(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+}
+
+template <void (*Fn)(const Napi::CallbackInfo&)>
+void Guarded(const Napi::CallbackInfo& info) {
+  try {
+    Fn(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    rethrowAsJs(info.Env());
+  }
+}
+
+// The bounds readConfig enforces, by native config field: [min, max]. Exported to JavaScript so
+// that the options it validates can never pass there and fail here.
+struct FieldLimit {
+  const char* name;
+  double min;
+  double max;
+};
+extern const FieldLimit kConfigLimits[];
+extern const size_t kConfigLimitCount;
+
 }  // namespace emo::binding

@@ -591,30 +591,30 @@ Napi::Value ConvReport(const Napi::CallbackInfo& info) { return Napi::String::Ne
 }  // namespace
 
 void registerNn(Napi::Env env, Napi::Object exports) {
-  exports.Set("nnAlloc", Napi::Function::New<Alloc>(env, "nnAlloc"));
-  exports.Set("nnRecycle", Napi::Function::New<Recycle>(env, "nnRecycle"));
-  exports.Set("nnExpose", Napi::Function::New<Expose>(env, "nnExpose"));
-  exports.Set("nnConv2d", Napi::Function::New<Conv2d>(env, "nnConv2d"));
-  exports.Set("nnConv2dBackpropInput", Napi::Function::New<Conv2dBackpropInput>(env, "nnConv2dBackpropInput"));
-  exports.Set("nnConv2dBackpropFilter", Napi::Function::New<Conv2dBackpropFilter>(env, "nnConv2dBackpropFilter"));
-  exports.Set("nnMaxPool", Napi::Function::New<MaxPool>(env, "nnMaxPool"));
-  exports.Set("nnMaxPoolGrad", Napi::Function::New<MaxPoolGrad>(env, "nnMaxPoolGrad"));
-  exports.Set("nnMatMul", Napi::Function::New<MatMul>(env, "nnMatMul"));
-  exports.Set("nnUnary", Napi::Function::New<Unary>(env, "nnUnary"));
-  exports.Set("nnBinary", Napi::Function::New<Binary>(env, "nnBinary"));
-  exports.Set("nnReduce", Napi::Function::New<Reduce>(env, "nnReduce"));
-  exports.Set("nnTranspose", Napi::Function::New<Transpose>(env, "nnTranspose"));
-  exports.Set("nnTile", Napi::Function::New<Tile>(env, "nnTile"));
-  exports.Set("nnUnpack", Napi::Function::New<Unpack>(env, "nnUnpack"));
-  exports.Set("nnPack", Napi::Function::New<Pack>(env, "nnPack"));
-  exports.Set("nnSplit", Napi::Function::New<Split>(env, "nnSplit"));
-  exports.Set("nnReverse", Napi::Function::New<Reverse>(env, "nnReverse"));
-  exports.Set("nnBatchNormGradSums", Napi::Function::New<BatchNormGradSums>(env, "nnBatchNormGradSums"));
-  exports.Set("nnBatchNorm", Napi::Function::New<BatchNorm>(env, "nnBatchNorm"));
-  exports.Set("nnSetThreads", Napi::Function::New<SetThreads>(env, "nnSetThreads"));
-  exports.Set("nnThreads", Napi::Function::New<Threads>(env, "nnThreads"));
-  exports.Set("nnConfigurePool", Napi::Function::New<ConfigurePool>(env, "nnConfigurePool"));
-  exports.Set("nnConvReport", Napi::Function::New<ConvReport>(env, "nnConvReport"));
+  exports.Set("nnAlloc", Napi::Function::New<Guarded<Alloc>>(env, "nnAlloc"));
+  exports.Set("nnRecycle", Napi::Function::New<Guarded<Recycle>>(env, "nnRecycle"));
+  exports.Set("nnExpose", Napi::Function::New<Guarded<Expose>>(env, "nnExpose"));
+  exports.Set("nnConv2d", Napi::Function::New<Guarded<Conv2d>>(env, "nnConv2d"));
+  exports.Set("nnConv2dBackpropInput", Napi::Function::New<Guarded<Conv2dBackpropInput>>(env, "nnConv2dBackpropInput"));
+  exports.Set("nnConv2dBackpropFilter", Napi::Function::New<Guarded<Conv2dBackpropFilter>>(env, "nnConv2dBackpropFilter"));
+  exports.Set("nnMaxPool", Napi::Function::New<Guarded<MaxPool>>(env, "nnMaxPool"));
+  exports.Set("nnMaxPoolGrad", Napi::Function::New<Guarded<MaxPoolGrad>>(env, "nnMaxPoolGrad"));
+  exports.Set("nnMatMul", Napi::Function::New<Guarded<MatMul>>(env, "nnMatMul"));
+  exports.Set("nnUnary", Napi::Function::New<Guarded<Unary>>(env, "nnUnary"));
+  exports.Set("nnBinary", Napi::Function::New<Guarded<Binary>>(env, "nnBinary"));
+  exports.Set("nnReduce", Napi::Function::New<Guarded<Reduce>>(env, "nnReduce"));
+  exports.Set("nnTranspose", Napi::Function::New<Guarded<Transpose>>(env, "nnTranspose"));
+  exports.Set("nnTile", Napi::Function::New<Guarded<Tile>>(env, "nnTile"));
+  exports.Set("nnUnpack", Napi::Function::New<Guarded<Unpack>>(env, "nnUnpack"));
+  exports.Set("nnPack", Napi::Function::New<Guarded<Pack>>(env, "nnPack"));
+  exports.Set("nnSplit", Napi::Function::New<Guarded<Split>>(env, "nnSplit"));
+  exports.Set("nnReverse", Napi::Function::New<Guarded<Reverse>>(env, "nnReverse"));
+  exports.Set("nnBatchNormGradSums", Napi::Function::New<Guarded<BatchNormGradSums>>(env, "nnBatchNormGradSums"));
+  exports.Set("nnBatchNorm", Napi::Function::New<Guarded<BatchNorm>>(env, "nnBatchNorm"));
+  exports.Set("nnSetThreads", Napi::Function::New<Guarded<SetThreads>>(env, "nnSetThreads"));
+  exports.Set("nnThreads", Napi::Function::New<Guarded<Threads>>(env, "nnThreads"));
+  exports.Set("nnConfigurePool", Napi::Function::New<Guarded<ConfigurePool>>(env, "nnConfigurePool"));
+  exports.Set("nnConvReport", Napi::Function::New<Guarded<ConvReport>>(env, "nnConvReport"));
 }
 
 }  // namespace emo::binding

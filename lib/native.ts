@@ -103,6 +103,10 @@ export interface NativeBinding extends NativeNnBinding {
     threads: number,
     collectErrors: boolean,
   ): Promise<Array<Float32Array | EmoError>>;
+  /** The bounds the native side enforces on each config field: `{ field: [min, max] }`. */
+  configLimits(): Record<string, [number, number]>;
+  /** Test hook: throws a C++ exception ('bad_alloc', 'runtime', anything else) inside a guarded entry point. */
+  __throwForTest(kind: string): never;
   /** Sizes the process-wide pool before its first use; throws once it runs with another size. */
   setThreads(threads: number): number;
   /** The pool's size (what it will be, before its first use). */

@@ -27,6 +27,18 @@ float* sized(std::vector<float>& v, size_t n) {
   return v.data();
 }
 
+// Scratch above this many floats (16 MiB) is given back after the clip that needed it: one
+// unusually long or high-rate clip must not pin its memory in every pool thread for good.
+constexpr size_t kKeepScratchFloats = size_t{4} << 20;
+
+struct ShrinkScratchAfterUse {
+  ~ShrinkScratchAfterUse() {
+    Scratch& s = scratch();
+    for (std::vector<float>* v : {&s.mono, &s.clip, &s.spec})
+      if (v->capacity() > kKeepScratchFloats) std::vector<float>().swap(*v);
+  }
+};
+
 Status chunksFromClip(const float* clip, const PipelineConfig& config, float* out) {
   const auto plan = MelPlan::get(config.mel);
   const size_t frames = melFrames(config.mel, config.clip.length);
@@ -85,7 +97,7 @@ Status formatClip(const float* mono, size_t available, size_t length, uint32_t i
   return resampleRange(mono, available, length, inputRate, config.sampleRate, config.resample, config.offset, config.length, out);
 }
 
-Status prepareWav(const uint8_t* bytes, size_t size, const ClipConfig& config, float* out) {
+Status prepareWavInScratch(const uint8_t* bytes, size_t size, const ClipConfig& config, float* out) {
   WavInfo info;
   Status s = parseWav(bytes, size, info);
   if (!s.ok()) return s;
@@ -96,7 +108,7 @@ Status prepareWav(const uint8_t* bytes, size_t size, const ClipConfig& config, f
   return formatClip(mono, needed, info.frames, info.sampleRate, config, out);
 }
 
-Status prepareChannels(const float* const* channels, size_t channelCount, size_t frames, uint32_t sampleRate, const ClipConfig& config, float* out) {
+Status prepareChannelsInScratch(const float* const* channels, size_t channelCount, size_t frames, uint32_t sampleRate, const ClipConfig& config, float* out) {
   if (channelCount == 0) return Status::error(Code::WavZeroChannels, "audio has no channels");
   if (frames == 0) return Status::error(Code::WavNoSamples, "audio has no samples");
   const size_t needed = std::min(frames, inputNeeded(sampleRate, config));
@@ -118,17 +130,29 @@ Status prepareChannels(const float* const* channels, size_t channelCount, size_t
   return formatClip(mono, needed, frames, sampleRate, config, out);
 }
 
+Status prepareWav(const uint8_t* bytes, size_t size, const ClipConfig& config, float* out) {
+  ShrinkScratchAfterUse shrink;
+  return prepareWavInScratch(bytes, size, config, out);
+}
+
+Status prepareChannels(const float* const* channels, size_t channelCount, size_t frames, uint32_t sampleRate, const ClipConfig& config, float* out) {
+  ShrinkScratchAfterUse shrink;
+  return prepareChannelsInScratch(channels, channelCount, frames, sampleRate, config, out);
+}
+
 Status melChunksFromWav(const uint8_t* bytes, size_t size, const PipelineConfig& config, float* out) {
+  ShrinkScratchAfterUse shrink;
   float* clip = sized(scratch().clip, config.clip.length);
-  Status s = prepareWav(bytes, size, config.clip, clip);
+  Status s = prepareWavInScratch(bytes, size, config.clip, clip);
   if (!s.ok()) return s;
   return chunksFromClip(clip, config, out);
 }
 
 Status melChunksFromSamples(const float* samples, size_t n, const PipelineConfig& config, float* out) {
+  ShrinkScratchAfterUse shrink;
   float* clip = sized(scratch().clip, config.clip.length);
   const float* channels[1] = {samples};
-  Status s = prepareChannels(channels, 1, n, config.clip.sampleRate, config.clip, clip);
+  Status s = prepareChannelsInScratch(channels, 1, n, config.clip.sampleRate, config.clip, clip);
   if (!s.ok()) return s;
   return chunksFromClip(clip, config, out);
 }

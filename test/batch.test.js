@@ -163,6 +163,47 @@ describe('melChunksBatch in a long-running process', function () {
     assert.ok(growth <= 64e6, `RSS grew ${(growth / 1e6).toFixed(0)} MB over 60 more odd-rate clips`);
   });
 
+  it('turns a C++ exception in any entry point into a JS error (bad_alloc: ERR_OUT_OF_MEMORY), never an abort', () => {
+    const { native } = require('../dist/native');
+    assert.throws(() => native.__throwForTest('bad_alloc'), (e) => e instanceof emo.EmoError && e.code === 'ERR_OUT_OF_MEMORY');
+    assert.throws(() => native.__throwForTest('runtime'), /emo-native internal error: a test failure/);
+    assert.throws(() => native.__throwForTest('other'), /an unknown native exception/);
+    assert.deepEqual(emo.melChunks(clips(1)[0]).shape, [7, 128, 128]); // and the process carries on
+  });
+
+  it('validates options against the native bounds themselves, so the native side never refuses what was accepted', () => {
+    const { native } = require('../dist/native');
+    const limits = native.configLimits();
+    assert.deepEqual(limits.offset, [0, 2e9]);
+    const x = testSignal(48000 * 4, 48000, 5);
+    // 3000 s at 768 kHz is 2.3e9 samples: past the native offset bound, refused here naming the option.
+    assert.throws(() => emo.melChunks(x, { sampleRate: 768000, offsetSeconds: 3000 }), (e) => e instanceof RangeError && /options\.offsetSeconds/.test(e.message));
+    assert.throws(() => emo.melChunks(x, { sampleRate: 768000, durationSeconds: 3000 }), (e) => e instanceof RangeError && /options\.durationSeconds/.test(e.message));
+  });
+
+  it('gives scratch memory back after an unusually long clip', () => {
+    // A script file, not \`node -e\`: an -e script's top-level bindings outlive the explicit nulls below.
+    const file = path.join(os.tmpdir(), `emo-scratch-${process.pid}.js`);
+    fs.writeFileSync(file, `
+      const emo = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const x = new Float32Array(48000 * 10).map((_, i) => Math.sin(i / 7));
+      emo.melChunks(x);
+      global.gc();
+      const before = process.memoryUsage().rss;
+      let input = new Float32Array(48000 * 300).map((_, i) => Math.sin(i / 7));
+      let out = emo.melChunks(input, { durationSeconds: 300, offsetSeconds: 0 });
+      out = null;
+      input = null;
+      global.gc();
+      global.gc();
+      process.stdout.write(String(process.memoryUsage().rss - before));`);
+    const r = require('node:child_process').spawnSync(process.execPath, ['--expose-gc', file], { encoding: 'utf8' });
+    fs.rmSync(file, { force: true });
+    assert.equal(r.status, 0, r.stderr);
+    // A 300-s clip needs 86 MB of scratch (57 MB clip, 29 MB spectrogram); kept, RSS would stay that much higher.
+    assert.ok(Number(r.stdout) < 40e6, `RSS ${(Number(r.stdout) / 1e6).toFixed(0)} MB higher after the long clip`);
+  });
+
   it('starts no threads per call: pending calls queue on the one pool', async () => {
     const inputs = Array(6).fill(clips(1)[0]);
     await emo.melChunksBatch(inputs);

@@ -1,4 +1,4 @@
-import type { NativeConfig } from '../native';
+import { native, type NativeConfig } from '../native';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
 
 /**
@@ -59,6 +59,15 @@ export const DEFAULT_FEATURE_OPTIONS = Object.freeze({
 
 const FEATURE_KEYS = Object.keys(DEFAULT_FEATURE_OPTIONS);
 
+// Native config fields that are not named like the option they come from.
+const NATIVE_FIELD_OPTION: Record<string, string> = { offset: 'offsetSeconds', length: 'durationSeconds', lowpassFilterWidth: 'resampleLowpassFilterWidth' };
+
+let limits: Record<string, [number, number]> | undefined;
+function nativeLimits(): Record<string, [number, number]> {
+  limits ??= native.configLimits();
+  return limits;
+}
+
 /** A validated pipeline configuration: the native struct plus derived shapes. */
 export interface ResolvedFeatures {
   native: NativeConfig;
@@ -108,10 +117,17 @@ export function resolveFeatureOptions(options: unknown, name = 'options', extraK
   if (chunkFrames > frames) throw invalidRange(`${name}.chunkFrames`, `at most the clip's ${frames} frames`, chunkFrames);
   const chunks = Math.floor((frames - chunkFrames) / chunkStride) + 1;
 
+  const nativeConfig = { sampleRate, offset, length, lowpassFilterWidth, rolloff, nFft, winLength, hopLength, nMels, fMin, fMax, amin, topDb, chunkFrames, chunkStride };
+  // The native side's own bounds (one table, in binding/glue.cpp): whatever passes here passes there.
+  for (const [field, [min, max]] of Object.entries(nativeLimits())) {
+    const value = nativeConfig[field as keyof typeof nativeConfig];
+    if (typeof value === 'number' && !(value >= min && value <= max)) {
+      const option = NATIVE_FIELD_OPTION[field] ?? field;
+      throw invalidRange(`${name}.${option}`, `a value giving ${field} from ${min} to ${max} (got ${value})`, o[option] ?? pick(option as keyof typeof DEFAULT_FEATURE_OPTIONS));
+    }
+  }
   return {
-    native: {
-      sampleRate, offset, length, lowpassFilterWidth, rolloff, nFft, winLength, hopLength, nMels, fMin, fMax, amin, topDb, chunkFrames, chunkStride,
-    },
+    native: nativeConfig,
     frames,
     chunkShape: [chunks, nMels, chunkFrames],
   };
