@@ -112,11 +112,13 @@ NativePool& pool() {
 // Recycled memory for input copies and outputs. Fresh large allocations are mapped anew by
 // malloc and fault in page by page (measured: 82 faults, about 1 ms, per 336-KB clip copy on the
 // JS thread); recycled blocks are already resident. Blocks come in 64-KiB size classes; at most
-// kCacheBytes of idle blocks are kept, the rest is freed.
+// kCacheBytes of idle blocks are kept, the rest is freed. 256 MiB holds the outputs of a
+// 512-clip batch: with 64 MiB, batches of that size ran 28 % slower, their output memory faulted
+// in anew on the pool threads each time.
 class BlockCache {
  public:
   static constexpr size_t kClass = 64 * 1024;
-  static constexpr size_t kCacheBytes = 64u << 20;
+  static constexpr size_t kCacheBytes = 256u << 20;
 
   static BlockCache& instance() {
     static BlockCache* cache = new BlockCache();
