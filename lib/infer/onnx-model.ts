@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
-import { onnx } from 'onnx-proto';
+import type { onnx } from 'onnx-proto';
 import type * as Ort from 'onnxruntime-node';
 import { EMOTIONS } from '../data/ravdess';
 import { EmoError } from '../errors';
@@ -96,7 +96,9 @@ export function inspectOnnx(bytes: Uint8Array, source = 'model'): OnnxModelInfo 
   if (bytes.length === 0) throw invalid('the file is empty', source);
   let model: onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    // Loaded on first use: `require('emo-native')` for features alone never pays for protobufjs.
+    const schema = (require('onnx-proto') as typeof import('onnx-proto')).onnx;
+    model = schema.ModelProto.decode(bytes);
   } catch (error) {
     throw invalid(`not an ONNX model, or a truncated one (${(error as Error).message})`, source);
   }
