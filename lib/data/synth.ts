@@ -1,12 +1,15 @@
 /**
  * A synthetic speech-emotion corpus in RAVDESS layout and naming, made with
- * espeak-ng and sox: for tests, demos and the bundled model, where RAVDESS
- * itself cannot be downloaded.
+ * espeak-ng, festival and sox: for tests, demos and the bundled model, where
+ * RAVDESS itself cannot be downloaded.
  *
  * `<outDir>/Actor_AA/03-01-EE-II-SS-RR-AA.wav`: 8 emotions (neutral at normal
  * intensity only), 2 statements, 2 repetitions, 60 clips per actor, 48 kHz mono
  * 16-bit PCM with ~0.5 s of room-noise lead-in. Odd actors are male, even
- * actors female. The same seed gives byte-identical files.
+ * actors female; with both engines, actors 1–2 speak with espeak-ng, 3–4 with
+ * festival, and so on. Each clip has its own recording chain (reverberation,
+ * bandwidth, telephone channel, microphone colour, background noise, gain),
+ * drawn independently of its emotion. The same seed gives byte-identical files.
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
@@ -14,14 +17,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmoError } from '../errors';
 import { checkInteger, checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
-import { actorVoices, MAX_ACTORS, planClips, prosodyTable, SAMPLE_RATE, STATEMENTS, STRONG, type ActorVoice, type ClipPlan } from './synth/plan';
+import { actorVoices, CHAIN_EFFECTS, ENGINES, MAX_ACTORS, planClips, prosodyTable, SAMPLE_RATE, STATEMENTS, STRONG, type ActorVoice, type ChainEffect, type ClipPlan, type SynthEngine } from './synth/plan';
+import { FestivalSession } from './synth/festival';
 import { INSTALL_HINT, MAX_SECONDS, renderClip, toolVersions } from './synth/render';
 import { writeFileAtomic } from '../atomic';
 
-export { MAX_ACTORS, ravdessName, STATEMENTS, type ActorVoice, type Prosody } from './synth/plan';
+export { CHAIN_EFFECTS, ENGINES, MAX_ACTORS, ravdessName, STATEMENTS, type ActorVoice, type ChainEffect, type Prosody, type RecordingChain, type SynthEngine } from './synth/plan';
 
 /** Changes whenever the recipe changes, so an old corpus is not taken for a new one. */
-export const SYNTH_FORMAT_VERSION = 1;
+export const SYNTH_FORMAT_VERSION = 2;
 
 /** Name of the manifest, written last: a corpus without it is incomplete. */
 export const MANIFEST_NAME = 'synth.json';
@@ -46,8 +50,18 @@ export interface SynthOptions {
   actors?: number;
   /** Integer in [0, 2^53); the same seed gives byte-identical files. Default 1. */
   seed?: number;
-  /** Concurrent clips (each runs espeak-ng, then sox), 1–256. Default: the number of CPUs. */
+  /** Concurrent clips (each runs espeak-ng or festival, then sox), 1–256. Default: the number of CPUs. */
   jobs?: number;
+  /**
+   * Speech engines, default both (`['espeak', 'festival']`): with both, pairs of actors (one male,
+   * one female) alternate between them, starting with espeak-ng.
+   */
+  engines?: readonly SynthEngine[];
+  /**
+   * Recording-chain effects drawn per clip, independently of the emotion (see {@link CHAIN_EFFECTS}).
+   * Default all; `[]` records every clip dry, with only the room tone.
+   */
+  chain?: readonly ChainEffect[];
   /** Replace a different corpus (or unrelated `Actor_*` folders) in `outDir`, or redo the same one. Default false. */
   force?: boolean;
   /** Called after each clip is written. */
@@ -79,6 +93,8 @@ export interface SynthManifest {
   bitsPerSample: 16;
   channels: 1;
   statements: string[];
+  engines: SynthEngine[];
+  chain: ChainEffect[];
   /** Intensity 02 multiplies every cue of intensity 01 by this. */
   strongFactor: number;
   voices: ActorVoice[];
@@ -87,7 +103,18 @@ export interface SynthManifest {
   tools: Record<string, string>;
 }
 
-const KNOWN_OPTIONS = ['actors', 'seed', 'jobs', 'force', 'onProgress'];
+/** Clips one festival process renders before it is replaced. */
+const FESTIVAL_RECYCLE = 40;
+
+const KNOWN_OPTIONS = ['actors', 'seed', 'jobs', 'engines', 'chain', 'force', 'onProgress'];
+
+/** Checks a list option: a non-empty (or, with `allowEmpty`, possibly empty) array of known names, returned in canonical order without repeats. */
+function checkNames<T extends string>(name: string, value: unknown, known: readonly T[], allowEmpty: boolean): T[] {
+  if (!Array.isArray(value)) throw invalidType(name, `an array of ${known.map((k) => `'${k}'`).join(', ')}`, value);
+  for (const [i, item] of value.entries()) if (!known.includes(item as T)) throw invalidRange(`${name}[${i}]`, `one of ${known.map((k) => `'${k}'`).join(', ')}`, item);
+  if (!allowEmpty && value.length === 0) throw invalidRange(name, 'a non-empty list', value);
+  return known.filter((k) => value.includes(k));
+}
 
 /**
  * Writes a synthetic RAVDESS-style corpus into `outDir`, running espeak-ng and
@@ -119,6 +146,8 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   const actors = o.actors === undefined ? MAX_ACTORS : checkInteger('options.actors', o.actors, 1, MAX_ACTORS);
   const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
   const jobs = o.jobs === undefined ? os.availableParallelism() : checkInteger('options.jobs', o.jobs, 1, 256);
+  const engines = o.engines === undefined ? [...ENGINES] : checkNames('options.engines', o.engines, ENGINES, false);
+  const chain = o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true);
   if (o.force !== undefined && typeof o.force !== 'boolean') throw invalidType('options.force', 'a boolean', o.force);
   const force = o.force === true;
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidType('options.onProgress', 'a function', o.onProgress);
@@ -126,10 +155,10 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
 
   const dir = path.resolve(outDir);
   const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-  const tools = await toolVersions();
-  const voices = actorVoices(seed, actors);
-  const clips = planClips(seed, voices);
-  const wanted = { formatVersion: SYNTH_FORMAT_VERSION, seed, actors };
+  const tools = await toolVersions(engines);
+  const voices = actorVoices(seed, actors, engines);
+  const clips = planClips(seed, voices, chain);
+  const wanted = { formatVersion: SYNTH_FORMAT_VERSION, seed, actors, engines, chain };
 
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (stat && !stat.isDirectory()) throw invalidRange('outDir', 'a directory (or a path to create one at)', outDir);
@@ -141,7 +170,7 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   if (!force) {
     if (existing !== undefined && !same) {
       throw new EmoError(
-        `${outDir} already holds a different synthetic corpus (${describe(existing)}; asked for seed ${seed}, ${actorCount(actors)}); pass force (--force) to replace it, or choose another directory`,
+        `${outDir} already holds a different synthetic corpus (${describe(existing)}; asked for ${describe(wanted)}); pass force (--force) to replace it, or choose another directory`,
         'ERR_INVALID_CONFIG',
       );
     }
@@ -165,11 +194,37 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   const todo = clips.filter((c) => !isFile(path.join(dir, c.file)));
   for (const actor of new Set(todo.map((c) => path.dirname(c.file)))) fs.mkdirSync(path.join(dir, actor), { recursive: true });
   let done = 0;
-  await runPool(todo, jobs, async (clip) => {
-    await writeFileAtomic(path.join(dir, clip.file), await renderClip(clip));
-    done++;
-    onProgress?.({ done, total: todo.length, file: clip.file });
-  });
+  // One festival process per job slot, started when first needed and replaced every
+  // FESTIVAL_RECYCLE clips: festival 2.5 can abort with a corrupted heap after a few hundred
+  // utterances in one process. A clip whose process died is rendered once more in a fresh one.
+  const sessions: (FestivalSession | undefined)[] = [];
+  const session = (slot: number): FestivalSession => {
+    let s = sessions[slot];
+    if (s === undefined || s.dead || s.renders >= FESTIVAL_RECYCLE) {
+      s?.close();
+      s = sessions[slot] = new FestivalSession();
+    }
+    return s;
+  };
+  const render = async (clip: ClipPlan, slot: number): Promise<Buffer> => {
+    if (clip.actor.engine !== 'festival') return renderClip(clip);
+    const s = session(slot);
+    try {
+      return await renderClip(clip, s);
+    } catch (error) {
+      if (!s.dead) throw error;
+      return renderClip(clip, session(slot));
+    }
+  };
+  try {
+    await runPool(todo, jobs, async (clip, slot) => {
+      await writeFileAtomic(path.join(dir, clip.file), await render(clip, slot));
+      done++;
+      onProgress?.({ done, total: todo.length, file: clip.file });
+    });
+  } finally {
+    for (const session of sessions) session?.close();
+  }
 
   const result: SynthManifest = {
     generator: 'emo-native synth',
@@ -181,6 +236,8 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
     bitsPerSample: 16,
     channels: 1,
     statements: STATEMENTS.map((s) => `${s[0]} ${s[1]}`),
+    engines,
+    chain,
     strongFactor: STRONG,
     voices,
     emotions: prosodyTable(),
@@ -201,20 +258,20 @@ export const SYNTH_MAX_SECONDS = MAX_SECONDS;
  * Runs `work` over `items` with at most `jobs` in flight. The first failure
  * stops new work, waits for the running items, and rejects with that failure.
  */
-async function runPool<T>(items: readonly T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
+async function runPool<T>(items: readonly T[], jobs: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
+  const worker = async (slot: number): Promise<void> => {
     while (failure === undefined && next < items.length) {
       const item = items[next++] as T;
       try {
-        await work(item);
+        await work(item, slot);
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, slot) => worker(slot)));
   if (failure !== undefined) throw failure.error;
 }
 
@@ -233,14 +290,16 @@ function readJson(file: string): Record<string, unknown> | undefined {
   }
 }
 
-function sameCorpus(a: Record<string, unknown>, b: { formatVersion: number; seed: number; actors: number }): boolean {
-  return a.formatVersion === b.formatVersion && a.seed === b.seed && a.actors === b.actors;
+function sameCorpus(a: Record<string, unknown>, b: { formatVersion: number; seed: number; actors: number; engines: string[]; chain: string[] }): boolean {
+  return a.formatVersion === b.formatVersion && a.seed === b.seed && a.actors === b.actors && String(a.engines) === String(b.engines) && String(a.chain) === String(b.chain);
 }
 
 function describe(m: Record<string, unknown>): string {
   if (typeof m.seed !== 'number' || typeof m.actors !== 'number') return 'an unreadable manifest';
   const version = m.formatVersion === SYNTH_FORMAT_VERSION ? '' : `, format ${String(m.formatVersion)}`;
-  return `seed ${m.seed}, ${actorCount(m.actors)}${version}`;
+  const engines = Array.isArray(m.engines) ? `, engines ${m.engines.join('+')}` : '';
+  const chain = Array.isArray(m.chain) ? `, chain ${m.chain.length ? m.chain.join('+') : 'none'}` : '';
+  return `seed ${m.seed}, ${actorCount(m.actors)}${engines}${chain}${version}`;
 }
 
 function actorCount(n: number): string {
@@ -283,12 +342,14 @@ function isFile(file: string): boolean {
 }
 
 /** The clip plan, for tools that want to know how each file was made without rendering it. */
-export function planCorpus(options?: { actors?: number; seed?: number }): ClipPlan[] {
+export function planCorpus(options?: Pick<SynthOptions, 'actors' | 'seed' | 'engines' | 'chain'>): ClipPlan[] {
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['actors', 'seed']);
+  checkKnownKeys('options', o, ['actors', 'seed', 'engines', 'chain']);
   const actors = o.actors === undefined ? MAX_ACTORS : checkInteger('options.actors', o.actors, 1, MAX_ACTORS);
   const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
-  return planClips(seed, actorVoices(seed, actors));
+  const engines = o.engines === undefined ? [...ENGINES] : checkNames('options.engines', o.engines, ENGINES, false);
+  const chain = o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true);
+  return planClips(seed, actorVoices(seed, actors, engines), chain);
 }
 
 export type { ClipPlan } from './synth/plan';
