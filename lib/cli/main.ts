@@ -15,6 +15,7 @@ Commands:
   evaluate <model> <dataset> metrics and confusion matrix of a trained model (run, folder or .onnx)
   export <run dir>           write the trained network as one ONNX file, parity-checked
   classify <file or dir...>  label the emotion of recordings (table, csv or jsonl)
+  serve                      web page, HTTP API and live microphone stream on a model
 
 Run 'emo <command> --help' for a command's options.
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
   export: async (argv) => (await import('./export')).runExport(argv),
   classify: async (argv) => (await import('./classify')).runClassify(argv),
+  serve: async (argv) => (await import('./serve')).runServe(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
