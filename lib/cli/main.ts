@@ -16,6 +16,7 @@ Commands:
   export <run dir>           write the trained network as one ONNX file, parity-checked
   classify <file or dir...>  label the emotion of recordings (table, csv or jsonl)
   serve                      web page, HTTP API and live microphone stream on a model
+  worker --redis URL         classify the jobs of 'emo classify --redis' (scale-out)
 
 Run 'emo <command> --help' for a command's options.
 
@@ -29,6 +30,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   export: async (argv) => (await import('./export')).runExport(argv),
   classify: async (argv) => (await import('./classify')).runClassify(argv),
   serve: async (argv) => (await import('./serve')).runServe(argv),
+  worker: async (argv) => (await import('./worker')).runWorker(argv),
 };
 
 async function main(argv: string[]): Promise<number> {
