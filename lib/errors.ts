@@ -33,7 +33,10 @@ export type EmoErrorCode =
   | 'ERR_AUDIO_DECODE'
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_RESUME_MISMATCH'
-  | 'ERR_FILE_WRITE';
+  | 'ERR_FILE_WRITE'
+  | 'ERR_QUEUE_UNAVAILABLE'
+  | 'ERR_QUEUE_JOB_FAILED'
+  | 'ERR_AUDIO_TOO_LARGE';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

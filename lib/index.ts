@@ -39,3 +39,4 @@ export {
   type TimelineSegment,
 } from './infer/classifier';
 export type { EmoModelMetadata, OnnxParity } from './infer/onnx-model';
+export { createServer, type EmoServer, type LiveLimits, type QueueStats, type ServerOptions, type ServerStats } from './server';

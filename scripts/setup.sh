@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build: cmake, g++, pkg-config, kissfft, oneDNN (training kernels). Corpus and fixtures: sox, espeak-ng.
-# Other audio formats for emo classify: ffmpeg.
-SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng ffmpeg)
+# Other audio formats for emo classify: ffmpeg. The scale-out tests: redis-server.
+SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng ffmpeg redis-server)
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -97,6 +97,24 @@ describe('inference: loadClassifier', function () {
     }
   });
 
+  it('offsetSeconds: 0 classifies the input from its first sample (a live stream\'s last 3 s), like the same audio behind a 0.5-s lead-in', async () => {
+    const rate = 48000;
+    const clip = voice(3, rate, 4);
+    const withLead = new Float32Array(rate * 3.5);
+    withLead.set(voice(0.5, rate, 9));
+    withLead.set(clip, rate / 2);
+    const direct = await directProbabilities(bytes, makeWav([withLead], { sampleRate: rate, format: 'float', bits: 32 }));
+    const r = await clf.classify(clip, { sampleRate: rate, offsetSeconds: 0 });
+    assert.ok(close(Object.values(r.probabilities), direct.probabilities, 1e-6));
+    assert.ok(close(r.attention, direct.attention, 1e-6));
+    const [batched] = await clf.classifyBatch([clip], { sampleRate: rate, offsetSeconds: 0 });
+    assert.deepEqual(batched, r);
+    // Audio shorter than the default offset is a clip when nothing is skipped.
+    const short = await clf.classify(voice(0.4, rate, 4), { sampleRate: rate, offsetSeconds: 0 });
+    assert.equal(short.attention.length, 7);
+    await assert.rejects(clf.classify(clip, { sampleRate: rate, offsetSeconds: -1 }), RangeError);
+  });
+
   it('timeline: windows every hop from the offset on, with the right times and labels, on two different "emotions" back to back', async () => {
     // Find two voices the model labels differently.
     const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -45,6 +45,18 @@ describe('the package boundary (packed and installed in another project)', funct
     assert.deepEqual(JSON.parse(r.stdout), [[7, 128, 128], 'function', 'function', 'function', 'function', 'emo-native']);
   });
 
+  it('has the queue at emo-native/queue, and emo-native alone does not load BullMQ', () => {
+    const r = node([
+      '-e',
+      `const emo = require('emo-native');
+       const before = Object.keys(require.cache).some((k) => k.includes('bullmq'));
+       const queue = require('emo-native/queue');
+       process.stdout.write(JSON.stringify([before, typeof queue.ClassifyProducer.connect, typeof queue.startClassifyWorker, queue.DEFAULT_QUEUE, typeof emo.melChunks]));`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [false, 'function', 'function', 'emo-classify', 'function']);
+  });
+
   it('works with import from an .mjs file, named exports included', () => {
     fs.writeFileSync(
       path.join(project, 'use.mjs'),

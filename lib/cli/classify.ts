@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { stringify as toCsv } from 'csv-stringify/sync';
+import { EMOTIONS } from '../data/ravdess';
 import { EmoError } from '../errors';
-import { loadClassifier, type Classifier, type EmotionResult, type Provider, type TimelineSegment } from '../infer/classifier';
-import { decodeWithFfmpeg, looksLikeWav } from '../infer/decode';
-import { scanWav } from '../infer/wav-layout';
+import { loadClassifier, type Classifier, type EmotionResult, type Provider } from '../infer/classifier';
+import { loadRecordings, rowsOf, type RecordingRow, type RowOptions } from '../infer/recordings';
 import { formatDuration, ProgressBar } from './progress';
 import { collectAudioFiles } from './walk';
 import { numberFlag, parseCommandLine, UsageError } from './usage';
@@ -18,6 +18,7 @@ type Format = (typeof FORMATS)[number];
 export const CLASSIFY_USAGE = `Usage: emo classify <file | dir...> [--model FILE] [--provider cpu|cuda|auto] [--threads N]
                     [--batch 32] [--format table|csv|jsonl] [--out FILE] [--resume]
                     [--timeline] [--window 3] [--hop 1.5] [--ext ${DEFAULT_EXTENSIONS.join(',')}]
+                    [--redis URL [--queue emo-classify] [--ship-audio] [--redis-wait 60]]
 
 Labels the emotion of every recording: files as given, folders walked recursively in
 sorted order for the --ext extensions. WAV is decoded natively; other formats through
@@ -36,28 +37,25 @@ output already has. Exit code 0 when every file was classified, 1 when any faile
 2 for usage errors.
 
   --model FILE     an .onnx file from 'emo export' (default: the bundled model)
-  --batch N        clips per pipeline step (default 32)`;
+  --batch N        clips per pipeline step (default 32)
 
-/** One output record: a classified file, or a failed one. */
-interface Row {
-  file: string;
-  result?: EmotionResult;
-  segments?: TimelineSegment[];
-  error?: { code: string; message: string };
-}
+Scaling out: with --redis, the files are queued in jobs of a few dozen on a BullMQ
+queue and classified by 'emo worker's on any machines (they read the files by path
+from storage they share); rows are written as jobs finish, same rows, exit codes and
+--resume. --model, --provider, --threads and --batch are then the workers' options.
+  --redis URL      redis://host:port of the queue's Redis
+  --queue NAME     queue name (default emo-classify), the workers' --queue
+  --ship-audio     put each file's bytes in its job (files up to 16 MiB) for workers
+                   without the shared storage
+  --redis-wait S   seconds to keep trying when Redis goes away mid-run (default 60)`;
 
 const round = (x: number) => Number(x.toPrecision(6));
 const roundAll = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v)]));
 
-function errorOf(error: unknown): { code: string; message: string } {
-  if (error instanceof EmoError) return { code: error.code, message: error.message };
-  return { code: 'ERR_UNEXPECTED', message: (error as Error)?.message ?? String(error) };
-}
-
 /** Formats rows; each call returns the whole text of one file's row(s), written in one piece. */
 interface Formatter {
   header(): string;
-  row(row: Row): string;
+  row(row: RecordingRow): string;
 }
 
 function jsonlFormatter(): Formatter {
@@ -104,10 +102,16 @@ function tableFormatter(width: number): Formatter {
   };
 }
 
-/** Files an earlier, possibly killed, run already wrote; cuts a last line left half-written. */
-function readDone(file: string, format: Format, labels: readonly string[]): Set<string> {
+const csvColumns = (labels: readonly string[]) => ['file', 'label', 'confidence', ...labels, 'start', 'end', 'error'];
+
+/**
+ * Files an earlier, possibly killed, run already wrote; cuts a last line left half-written. For
+ * csv, also the labels of its columns: checked against `labels` when they are known here, else
+ * returned for the rows still to come (with --redis, only the workers know the model).
+ */
+function readDone(file: string, format: Format, labels: readonly string[] | null): { done: Set<string>; labels: string[] | null } {
   const done = new Set<string>();
-  if (!fs.existsSync(file)) return done;
+  if (!fs.existsSync(file)) return { done, labels: null };
   let text = fs.readFileSync(file, 'utf8');
   const complete = text.lastIndexOf('\n') + 1;
   if (complete < text.length) {
@@ -124,46 +128,121 @@ function readDone(file: string, format: Format, labels: readonly string[]): Set<
         throw new EmoError(`${file}: cannot resume, a line is not JSON: ${line.slice(0, 80)}`, 'ERR_FILE_READ');
       }
     }
-  } else {
-    if (text === '') return done;
-    const records = parseCsv(text, { columns: true, relax_column_count: false }) as Array<Record<string, string>>;
-    const header = Object.keys(records[0] ?? {});
-    const expected = ['file', 'label', 'confidence', ...labels, 'start', 'end', 'error'];
-    if (records.length > 0 && header.join(',') !== expected.join(',')) throw new EmoError(`${file}: cannot resume, its columns are not those of emo classify's csv`, 'ERR_FILE_READ');
-    for (const r of records) done.add(r.file as string);
+    return { done, labels: null };
   }
-  return done;
+  if (text === '') return { done, labels: null };
+  const [header = []] = parseCsv(text.slice(0, text.indexOf('\n') + 1)) as string[][];
+  const fileLabels = header.slice(3, -3);
+  const expected = csvColumns(labels ?? fileLabels);
+  if (header.join(',') !== expected.join(',')) throw new EmoError(`${file}: cannot resume, its columns are not those of emo classify's csv`, 'ERR_FILE_READ');
+  const records = parseCsv(text, { columns: true, relax_column_count: false }) as Array<Record<string, string>>;
+  for (const r of records) done.add(r.file as string);
+  return { done, labels: fileLabels };
 }
 
-/** The audio of a file as WAV bytes: WAV as it is, anything else through ffmpeg. The name never decides the format. */
-async function loadAudio(file: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.promises.readFile(file);
-  } catch (error) {
-    throw new EmoError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'ERR_FILE_READ');
-  }
-  // A .wav file is decoded natively whatever it holds, so a non-WAV .wav is an error for that file.
-  if (looksLikeWav(bytes) || path.extname(file).toLowerCase() === '.wav' || bytes.length === 0) return bytes;
-  return decodeWithFfmpeg(file);
+/** The rows of some files, and the labels of the model that made them (null: error rows only). */
+interface RowBatch {
+  labels: readonly string[] | null;
+  rows: RecordingRow[];
 }
 
-/** Runs `task` over `items` with at most `limit` at a time, results in order, failures in place. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<Array<R | { failed: unknown }>> {
-  const results: Array<R | { failed: unknown }> = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await task(items[i] as T);
-      } catch (failed) {
-        results[i] = { failed };
+/**
+ * Writes rows as they come, each file's rows in one write (so a killed run leaves whole rows), and
+ * counts them. The csv formatter needs the model's labels: with --redis they arrive with the first
+ * classified rows, and error rows before them wait (a few, in memory).
+ */
+class RowWriter {
+  classified = 0;
+  failed = 0;
+  private formatter: Formatter | null = null;
+  private held: RecordingRow[] = [];
+  private readonly fd: number | null;
+
+  constructor(
+    private readonly format: Format,
+    private readonly out: string | undefined,
+    private readonly fresh: boolean,
+    private labels: readonly string[] | null,
+    private readonly tableWidth: number,
+    private readonly bar: ProgressBar | null,
+    private readonly resumedLabels: boolean,
+  ) {
+    if (out !== undefined) {
+      fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+      this.fd = fs.openSync(out, fresh ? 'w' : 'a');
+    } else this.fd = null;
+    if (format !== 'csv' || labels !== null) this.start(labels);
+  }
+
+  /** Picks the formatter (csv: once the labels are known) and writes the header of a fresh output. */
+  private start(labels: readonly string[] | null): void {
+    if (labels !== null) this.labels = labels;
+    this.formatter = this.format === 'jsonl' ? jsonlFormatter() : this.format === 'csv' ? csvFormatter(labels as readonly string[]) : tableFormatter(this.tableWidth);
+    if (this.fresh) this.emit(this.formatter.header());
+  }
+
+  private emit(text: string): void {
+    if (text === '') return;
+    if (this.fd === null) process.stdout.write(text);
+    else fs.writeSync(this.fd, text);
+  }
+
+  /** Writes a batch; rows made by a model with other labels than the first rows' become errors. */
+  write(batch: RowBatch): void {
+    let rows = batch.rows;
+    if (batch.labels !== null) {
+      if (this.format === 'csv' && this.formatter === null) this.start(batch.labels);
+      else if (this.labels === null) this.labels = batch.labels;
+      else if (batch.labels.join(',') !== this.labels.join(',')) {
+        if (this.resumedLabels && this.classified === 0) {
+          throw new EmoError(`--resume: ${this.out} has columns for the labels ${this.labels.join(',')}, the workers' model has ${batch.labels.join(',')}`, 'ERR_RESUME_MISMATCH');
+        }
+        const message = `classified by a model with the labels ${batch.labels.join(',')}, not ${this.labels.join(',')} like the other rows: give every worker the same --model`;
+        rows = rows.map(({ file }) => ({ file, error: { code: 'ERR_QUEUE_JOB_FAILED', message } }));
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+    if (this.formatter === null) {
+      this.held.push(...rows);
+      return;
+    }
+    for (const row of rows) this.put(row);
+  }
+
+  private put(row: RecordingRow): void {
+    // Rows on the terminal that also shows the bar: clear the bar's line first (it redraws on the next tick).
+    if (this.bar && this.fd === null) process.stderr.write('\r\x1b[2K');
+    this.emit((this.formatter as Formatter).row(row));
+    if (row.error) {
+      this.failed++;
+      const message = `${row.file}: ${row.error.message} (${row.error.code})`;
+      if (this.bar) this.bar.log(`emo: ${message}`);
+      else if (this.fd !== null || this.format !== 'table') process.stderr.write(`emo: ${message}\n`);
+    } else this.classified++;
+    this.bar?.setSuffix(this.failed > 0 ? `${this.failed} failed` : '');
+    this.bar?.tick();
+  }
+
+  /** Writes what waited for the labels (none came: no file was classified, so the csv names the standard ones) and closes the output. */
+  close(): void {
+    if (this.formatter === null) this.start(this.labels ?? EMOTIONS);
+    for (const row of this.held.splice(0)) this.put(row);
+    if (this.fd !== null) fs.closeSync(this.fd);
+  }
+}
+
+/** Rows classified here: the next files are read (and ffmpeg-decoded) while these are classified. */
+async function* classifyHere(clf: Classifier, files: readonly string[], options: RowOptions, batch: number): AsyncGenerator<RowBatch> {
+  const decoders = Math.max(2, os.availableParallelism());
+  // Files per group: several pipeline steps, so classifyBatch overlaps features and the model.
+  const groupSize = batch * 4;
+  const load = (group: readonly string[]) => loadRecordings(group.map((file) => ({ file })), decoders);
+  let pending = files.length > 0 ? load(files.slice(0, groupSize)) : null;
+  for (let first = 0; first < files.length; first += groupSize) {
+    const group = files.slice(first, first + groupSize);
+    const loaded = await (pending as ReturnType<typeof load>);
+    pending = first + groupSize < files.length ? load(files.slice(first + groupSize, first + 2 * groupSize)) : null;
+    yield { labels: clf.labels, rows: await rowsOf(clf, group, loaded, options) };
+  }
 }
 
 export async function runClassify(argv: string[]): Promise<number> {
@@ -181,6 +260,10 @@ export async function runClassify(argv: string[]): Promise<number> {
       window: { type: 'string' },
       hop: { type: 'string' },
       ext: { type: 'string' },
+      redis: { type: 'string' },
+      queue: { type: 'string' },
+      'ship-audio': { type: 'boolean', default: false },
+      'redis-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     CLASSIFY_USAGE,
@@ -196,6 +279,7 @@ export async function runClassify(argv: string[]): Promise<number> {
   const batch = numberFlag('batch', values.batch, CLASSIFY_USAGE, { integer: true, min: 1, max: 4096 }) ?? 32;
   const window = numberFlag('window', values.window, CLASSIFY_USAGE, { min: 0.1, max: 3 }) ?? 3;
   const hop = numberFlag('hop', values.hop, CLASSIFY_USAGE, { min: 0.05, max: 3600 }) ?? 1.5;
+  const redisWait = numberFlag('redis-wait', values['redis-wait'], CLASSIFY_USAGE, { min: 1, max: 86400 });
   const extensions = values.ext === undefined ? DEFAULT_EXTENSIONS : values.ext.split(',').map((e) => e.trim().replace(/^\./, '')).filter((e) => e !== '');
   if (extensions.length === 0) throw new UsageError('--ext needs at least one extension', CLASSIFY_USAGE);
   let format: Format;
@@ -206,28 +290,30 @@ export async function runClassify(argv: string[]): Promise<number> {
   else format = process.stdout.isTTY ? 'table' : 'jsonl';
   if (values.resume && values.out === undefined) throw new UsageError('--resume needs --out FILE (the output to continue)', CLASSIFY_USAGE);
   if (values.resume && format === 'table') throw new UsageError('--resume works with --format csv or jsonl', CLASSIFY_USAGE);
+  const redis = values.redis;
+  if (redis === undefined) {
+    for (const flag of ['queue', 'ship-audio', 'redis-wait'] as const) if (values[flag] !== undefined && values[flag] !== false) throw new UsageError(`--${flag} goes with --redis URL`, CLASSIFY_USAGE);
+  } else {
+    for (const flag of ['model', 'provider', 'threads', 'batch'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is an option of the workers with --redis: give it to 'emo worker'`, CLASSIFY_USAGE);
+    if (!/^rediss?:\/\/./.test(redis)) throw new UsageError(`--redis must be a URL like redis://host:6379, not '${redis}'`, CLASSIFY_USAGE);
+  }
+  const rowOptions: RowOptions = { timeline: values.timeline, window, hop };
 
   const started = process.hrtime.bigint();
   const { files, problems } = collectAudioFiles(positionals, extensions);
-  const clf: Classifier = await loadClassifier(values.model, { provider, batchSize: batch, ...(threads === undefined ? {} : { threads }) });
+  // Whatever can fail at start (no model, no Redis) fails before the output is touched.
+  const queue = redis === undefined ? null : await (await import('../queue/producer')).ClassifyProducer.connect(redis, { ...(values.queue === undefined ? {} : { queue: values.queue }), ...(redisWait === undefined ? {} : { redisWaitSeconds: redisWait }) });
+  let clf: Classifier | null = null;
   try {
-    const labels = clf.labels;
-    const formatter = format === 'jsonl' ? jsonlFormatter() : format === 'csv' ? csvFormatter(labels) : tableFormatter(Math.min(60, Math.max(4, ...files.map((f) => f.length))));
-    const done = values.resume && values.out !== undefined ? readDone(values.out, format, labels) : new Set<string>();
+    clf = queue ? null : await loadClassifier(values.model, { provider, batchSize: batch, ...(threads === undefined ? {} : { threads }) });
+    const resumed = values.resume && values.out !== undefined ? readDone(values.out, format, clf ? clf.labels : null) : { done: new Set<string>(), labels: null };
+    const done = resumed.done;
     const todo = files.filter((f) => !done.has(f));
 
-    // Output: appended line by line (each file's rows in one write), so a killed run leaves whole rows.
-    let fd: number | null = null;
-    if (values.out !== undefined) {
-      const fresh = !values.resume || !fs.existsSync(values.out) || fs.statSync(values.out).size === 0;
-      fs.mkdirSync(path.dirname(path.resolve(values.out)), { recursive: true });
-      fd = fs.openSync(values.out, fresh ? 'w' : 'a');
-      if (fresh) fs.writeSync(fd, formatter.header());
-    } else process.stdout.write(formatter.header());
-    const write = (text: string) => (fd === null ? process.stdout.write(text) : fs.writeSync(fd, text));
-
+    const fresh = values.out === undefined || !values.resume || !fs.existsSync(values.out) || fs.statSync(values.out).size === 0;
     const bar = process.stderr.isTTY ? new ProgressBar(todo.length, 'classify', { unit: 'files', enabled: true }) : null;
-    let failed = 0;
+    const tableWidth = Math.min(60, Math.max(4, ...files.map((f) => f.length)));
+    const writer = new RowWriter(format, values.out, fresh, clf ? clf.labels : resumed.labels, tableWidth, bar, resumed.labels !== null && !clf);
     for (const p of problems) {
       const message = `${p.path}: ${p.message}`;
       if (bar) bar.log(`emo: ${message}`);
@@ -235,72 +321,22 @@ export async function runClassify(argv: string[]): Promise<number> {
     }
     if (done.size > 0) process.stderr.write(`resuming: ${files.length - todo.length} of ${files.length} files are already in ${values.out}\n`);
 
-    const offset = clf.metadata.features.offsetSeconds;
-    const decoders = Math.max(2, os.availableParallelism());
-    // Files per group: several pipeline steps, so classifyBatch overlaps features and the model;
-    // the next group is read (and ffmpeg-decoded) while this one is classified.
-    const groupSize = batch * 4;
-    const load = (group: string[]) => mapLimited(group, decoders, loadAudio);
-    let pending = todo.length > 0 ? load(todo.slice(0, groupSize)) : null;
-    let classified = 0;
-    for (let first = 0; first < todo.length; first += groupSize) {
-      const group = todo.slice(first, first + groupSize);
-      const loaded = await (pending as ReturnType<typeof load>);
-      pending = first + groupSize < todo.length ? load(todo.slice(first + groupSize, first + 2 * groupSize)) : null;
-
-      const rows: Row[] = group.map((file) => ({ file }));
-      const short: number[] = [];
-      const long: number[] = [];
-      loaded.forEach((audio, i) => {
-        if (audio !== undefined && typeof audio === 'object' && 'failed' in audio) {
-          (rows[i] as Row).error = errorOf(audio.failed);
-          return;
-        }
-        const layout = scanWav(audio as Uint8Array);
-        const seconds = layout ? layout.frames / layout.sampleRate : 0;
-        (values.timeline || seconds > offset + window ? long : short).push(i);
-      });
-      const results = await clf.classifyBatch(short.map((i) => loaded[i] as Uint8Array));
-      short.forEach((i, j) => {
-        const r = results[j] as EmotionResult | { error: EmoError };
-        if ('error' in r) (rows[i] as Row).error = errorOf(r.error);
-        else (rows[i] as Row).result = r;
-      });
-      for (const i of long) {
-        try {
-          const t = await clf.timeline(loaded[i] as Uint8Array, { window, hop });
-          const first = t.segments[0] as TimelineSegment;
-          (rows[i] as Row).result = { label: t.label, confidence: t.confidence, probabilities: t.probabilities, attention: first.attention, ...(t.truncated ? { truncated: true as const } : {}) };
-          (rows[i] as Row).segments = t.segments;
-        } catch (error) {
-          if (!(error instanceof EmoError)) throw error;
-          (rows[i] as Row).error = errorOf(error);
-        }
-      }
-      for (const row of rows) {
-        // Rows on the terminal that also shows the bar: clear the bar's line first (it redraws on the next tick).
-        if (bar && fd === null) process.stderr.write('\r\x1b[2K');
-        write(formatter.row(row));
-        if (row.error) {
-          failed++;
-          const message = `${row.file}: ${row.error.message} (${row.error.code})`;
-          if (bar) bar.log(`emo: ${message}`);
-          else if (fd !== null || format !== 'table') process.stderr.write(`emo: ${message}\n`);
-        } else classified++;
-        bar?.setSuffix(failed > 0 ? `${failed} failed` : '');
-        bar?.tick();
-      }
+    try {
+      const batches = queue ? queue.classify(todo, { ...rowOptions, shipAudio: values['ship-audio'] }) : classifyHere(clf as Classifier, todo, rowOptions, batch);
+      for await (const b of batches) writer.write(b);
+    } finally {
+      writer.close();
     }
     bar?.finish();
-    if (fd !== null) fs.closeSync(fd);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(
-      `${todo.length} files: ${classified} classified, ${failed} failed${done.size > 0 ? ` (${done.size} done before)` : ''}` +
+      `${todo.length} files: ${writer.classified} classified, ${writer.failed} failed${done.size > 0 ? ` (${done.size} done before)` : ''}` +
         `${problems.length > 0 ? `; ${problems.length} folder${problems.length === 1 ? '' : 's'} not read` : ''}; ${formatDuration(seconds)}, ${(todo.length / seconds).toFixed(1)} files/s` +
         `${values.out ? `; rows in ${values.out}` : ''}\n`,
     );
-    return failed > 0 || problems.length > 0 ? 1 : 0;
+    return writer.failed > 0 || problems.length > 0 ? 1 : 0;
   } finally {
-    await clf.close();
+    await clf?.close();
+    await queue?.close();
   }
 }

@@ -15,6 +15,8 @@ Commands:
   evaluate <model> <dataset> metrics and confusion matrix of a trained model (run, folder or .onnx)
   export <run dir>           write the trained network as one ONNX file, parity-checked
   classify <file or dir...>  label the emotion of recordings (table, csv or jsonl)
+  serve                      web page, HTTP API and live microphone stream on a model
+  worker --redis URL         classify the jobs of 'emo classify --redis' (scale-out)
 
 Run 'emo <command> --help' for a command's options.
 
@@ -27,6 +29,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
   export: async (argv) => (await import('./export')).runExport(argv),
   classify: async (argv) => (await import('./classify')).runClassify(argv),
+  serve: async (argv) => (await import('./serve')).runServe(argv),
+  worker: async (argv) => (await import('./worker')).runWorker(argv),
 };
 
 async function main(argv: string[]): Promise<number> {

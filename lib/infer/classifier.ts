@@ -37,6 +37,12 @@ export interface ClassifierOptions {
 export interface ClassifyOptions {
   /** Sample rate of `Float32Array` inputs, Hz (default 48000); they are resampled like files. */
   sampleRate?: number;
+  /**
+   * Seconds skipped at the start of the input before the clip (default: the model's, 0.5 s, like
+   * training). `0` classifies the input from its first sample: a live stream's last 3 s, say.
+   * In {@link Classifier.timeline} it is where the first window starts.
+   */
+  offsetSeconds?: number;
 }
 
 /** Options of {@link Classifier.timeline}. */
@@ -123,7 +129,8 @@ function prepareInput(input: unknown, options: ClassifyOptions | undefined, name
 function checkClassifyOptions(options: unknown, extra: readonly string[] = []): ClassifyOptions {
   if (options === undefined) return {};
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['sampleRate', ...extra]);
+  checkKnownKeys('options', o, ['sampleRate', 'offsetSeconds', ...extra]);
+  if (o.offsetSeconds !== undefined) checkNumber('options.offsetSeconds', o.offsetSeconds, 0, 86400);
   return o as ClassifyOptions;
 }
 
@@ -165,7 +172,8 @@ export class Classifier {
   }
 
   /**
-   * The emotion of one clip: the 3 s after the first 0.5 s, like training.
+   * The emotion of one clip: the 3 s after the first 0.5 s, like training (`options.offsetSeconds`
+   * changes the 0.5 s).
    *
    * @param input - WAV bytes, or a `Float32Array` of mono samples at `options.sampleRate`.
    * @throws {@link EmoError} for unusable audio (`ERR_WAV_*`, `ERR_TOO_SHORT` when it ends before
@@ -173,7 +181,7 @@ export class Classifier {
    */
   async classify(input: Uint8Array | Float32Array, options?: ClassifyOptions): Promise<EmotionResult> {
     const checked = checkClassifyOptions(options);
-    const [result] = await this.classifyPrepared([prepareInput(input, checked, 'input')]);
+    const [result] = await this.classifyPrepared([prepareInput(input, checked, 'input')], this.offsetOf(checked));
     if (result === undefined || 'error' in result) throw (result as ClassifyFailure).error;
     return result;
   }
@@ -191,12 +199,13 @@ export class Classifier {
     const prepared = inputs.map((input, i) => prepareInput(input, checked, `inputs[${i}]`));
     const groups: PreparedInput[][] = [];
     for (let i = 0; i < prepared.length; i += this.batchSize) groups.push(prepared.slice(i, i + this.batchSize) as PreparedInput[]);
-    let next = groups.length > 0 ? this.featuresOf(groups[0] as PreparedInput[]) : null;
+    const offsetSeconds = this.offsetOf(checked);
+    let next = groups.length > 0 ? this.featuresOf(groups[0] as PreparedInput[], offsetSeconds) : null;
     for (let g = 0; g < groups.length; g++) {
       const features = await (next as Promise<Array<MelChunks | EmoError>>);
       // Start the next group's features on the native pool while onnxruntime runs this one.
-      next = g + 1 < groups.length ? this.featuresOf(groups[g + 1] as PreparedInput[]) : null;
-      results.push(...(await this.predict(groups[g] as PreparedInput[], features, g * this.batchSize)));
+      next = g + 1 < groups.length ? this.featuresOf(groups[g + 1] as PreparedInput[], offsetSeconds) : null;
+      results.push(...(await this.predict(groups[g] as PreparedInput[], features, g * this.batchSize, offsetSeconds)));
     }
     return results;
   }
@@ -211,14 +220,14 @@ export class Classifier {
   async timeline(input: Uint8Array | Float32Array, options?: TimelineOptions): Promise<TimelineResult> {
     const o = checkClassifyOptions(options, ['window', 'hop']) as TimelineOptions;
     const clipSeconds = this.model.metadata.features.durationSeconds;
-    const offset = this.model.metadata.features.offsetSeconds;
+    const offset = this.offsetOf(o);
     const window = o.window === undefined ? clipSeconds : checkNumber('options.window', o.window, 0.1, clipSeconds);
     const hop = o.hop === undefined ? 1.5 : checkNumber('options.hop', o.hop, 0.05, 3600);
     const source = prepareInput(input, o, 'input');
     const layout = source.layout;
     const duration = layout ? layout.frames / layout.sampleRate : 0;
     if (layout === null || duration <= offset + window) {
-      const result = await this.classify(input, o.sampleRate === undefined ? undefined : { sampleRate: o.sampleRate });
+      const result = await this.classify(input, { ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), offsetSeconds: offset });
       const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
       return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };
     }
@@ -235,8 +244,8 @@ export class Classifier {
         windows.push({ wav: sliceWav(source.wav, layout, Math.round(start * rate), Math.round(end * rate)), layout: null });
         spans.push([start, end]);
       }
-      const features = await this.featuresOf(windows, { offsetSeconds: 0 });
-      const results = await this.predict(windows, features, first);
+      const features = await this.featuresOf(windows, 0);
+      const results = await this.predict(windows, features, first, 0);
       results.forEach((r, j) => {
         if ('error' in r) {
           if (r.error.code === 'ERR_SILENT') return;
@@ -258,20 +267,23 @@ export class Classifier {
     await this.model.close();
   }
 
-  private async classifyPrepared(inputs: PreparedInput[]): Promise<Array<EmotionResult | ClassifyFailure>> {
-    return this.predict(inputs, await this.featuresOf(inputs), 0);
+  private offsetOf(options: ClassifyOptions): number {
+    return options.offsetSeconds ?? this.model.metadata.features.offsetSeconds;
   }
 
-  private featuresOf(inputs: PreparedInput[], options: { offsetSeconds?: number } = {}): Promise<Array<MelChunks | EmoError>> {
+  private async classifyPrepared(inputs: PreparedInput[], offsetSeconds: number): Promise<Array<EmotionResult | ClassifyFailure>> {
+    return this.predict(inputs, await this.featuresOf(inputs, offsetSeconds), 0, offsetSeconds);
+  }
+
+  private featuresOf(inputs: PreparedInput[], offsetSeconds: number): Promise<Array<MelChunks | EmoError>> {
     return melChunksBatch(
       inputs.map((i) => i.wav),
-      { ...options, errors: 'return' },
+      { offsetSeconds, errors: 'return' },
     ) as Promise<Array<MelChunks | EmoError>>;
   }
 
   /** Checks each clip's audio and features, runs the good ones through the model in one batch. */
-  private async predict(inputs: PreparedInput[], features: Array<MelChunks | EmoError>, firstIndex: number): Promise<Array<EmotionResult | ClassifyFailure>> {
-    const { offsetSeconds } = this.model.metadata.features;
+  private async predict(inputs: PreparedInput[], features: Array<MelChunks | EmoError>, firstIndex: number, offsetSeconds: number): Promise<Array<EmotionResult | ClassifyFailure>> {
     const out: Array<EmotionResult | ClassifyFailure | null> = features.map((f, i) => {
       const fail = (error: EmoError): ClassifyFailure => {
         error.index = firstIndex + i;

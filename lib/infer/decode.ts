@@ -24,15 +24,22 @@ export function looksLikeWav(bytes: Uint8Array): boolean {
 // ffmpeg's messages can be long; the first lines say what went wrong.
 const MAX_MESSAGE = 300;
 
+/** Options of {@link decodeWithFfmpeg}. */
+export interface FfmpegDecodeOptions {
+  /** Decode at most this many seconds (ffmpeg's `-t`): bounds the output of a small, very long file. */
+  maxSeconds?: number;
+}
+
 /**
  * Decodes an audio file with ffmpeg into a mono float WAV.
  *
  * @throws {@link EmoError} `ERR_MISSING_TOOL` when ffmpeg is not installed, `ERR_AUDIO_DECODE`
  *   when it cannot decode the file.
  */
-export function decodeWithFfmpeg(file: string): Promise<Uint8Array> {
+export function decodeWithFfmpeg(file: string, options: FfmpegDecodeOptions = {}): Promise<Uint8Array> {
+  const limit = options.maxSeconds === undefined ? [] : ['-t', String(options.maxSeconds)];
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', file, '-vn', '-ac', '1', '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1'], {
+    const child = spawn(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-i', file, '-vn', ...limit, '-ac', '1', '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

@@ -1,0 +1,156 @@
+/**
+ * Recordings → result rows: the one place that turns files (read from disk, or their bytes shipped
+ * from elsewhere) into the rows `emo classify` writes. The local command and the queue worker
+ * both call it, so a file gets the same row whichever machine classified it.
+ *
+ * @packageDocumentation
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EmoError } from '../errors';
+import type { Classifier, EmotionResult, TimelineSegment } from './classifier';
+import { decodeWithFfmpeg, looksLikeWav } from './decode';
+import { scanWav } from './wav-layout';
+
+/** One output record: a classified file, or a failed one. Plain data (it travels as JSON between machines). */
+export interface RecordingRow {
+  /** The file as it was named to `emo classify`. */
+  file: string;
+  /** The whole file's result (for long files: the mean over its windows). */
+  result?: EmotionResult;
+  /** The windows of a long file (or of every file with `timeline`). */
+  segments?: TimelineSegment[];
+  /** Why the file has no result. */
+  error?: { code: string; message: string };
+}
+
+/** A recording to classify: its name, where to read it, or its bytes when they were shipped instead. */
+export interface RecordingSource {
+  /** The name its row carries. */
+  file: string;
+  /** Where to read it (default: `file`). */
+  path?: string;
+  /** Its bytes, when they came from elsewhere; then nothing is read. */
+  bytes?: Uint8Array;
+}
+
+/** How rows are made; the same for every file of a run. */
+export interface RowOptions {
+  /** Windows for every file, not only for files longer than `window` + the offset. */
+  timeline: boolean;
+  /** Window length, seconds. */
+  window: number;
+  /** Seconds between window starts. */
+  hop: number;
+}
+
+/** An error as a row carries it: a stable code and a message. */
+export function errorOf(error: unknown): { code: string; message: string } {
+  if (error instanceof EmoError) return { code: error.code, message: error.message };
+  return { code: 'ERR_UNEXPECTED', message: (error as Error)?.message ?? String(error) };
+}
+
+/** Decodes non-WAV bytes that arrived without their file: ffmpeg reads them from a private temporary copy. */
+async function decodeShipped(file: string, bytes: Uint8Array): Promise<Uint8Array> {
+  // A temporary file rather than a pipe: MP4/M4A keep their index at the end, which ffmpeg cannot seek to on a pipe.
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'emo-audio-'));
+  try {
+    const copy = path.join(dir, `audio${path.extname(file).toLowerCase()}`);
+    await fs.promises.writeFile(copy, bytes);
+    return await decodeWithFfmpeg(copy);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The audio of a recording as WAV bytes: WAV as it is, anything else through ffmpeg. The name never
+ * decides the format, except that a `.wav` is always decoded natively (a non-WAV `.wav` is an error).
+ *
+ * @throws {@link EmoError} `ERR_FILE_READ`, `ERR_MISSING_TOOL`, `ERR_AUDIO_DECODE`.
+ */
+export async function loadRecording(source: RecordingSource): Promise<Uint8Array> {
+  const where = source.path ?? source.file;
+  let bytes = source.bytes;
+  if (bytes === undefined) {
+    try {
+      bytes = await fs.promises.readFile(where);
+    } catch (error) {
+      throw new EmoError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'ERR_FILE_READ');
+    }
+  }
+  if (looksLikeWav(bytes) || path.extname(source.file).toLowerCase() === '.wav' || bytes.length === 0) return bytes;
+  return source.bytes === undefined ? decodeWithFfmpeg(where) : decodeShipped(source.file, bytes);
+}
+
+/** A loaded recording, or why it could not be loaded. */
+export type LoadedRecording = Uint8Array | { failed: unknown };
+
+/** Loads recordings with at most `parallel` reads (and ffmpeg processes) at a time; results in order, failures in place. */
+export async function loadRecordings(sources: readonly RecordingSource[], parallel: number): Promise<LoadedRecording[]> {
+  const results: LoadedRecording[] = new Array(sources.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < sources.length) {
+      const i = next++;
+      try {
+        results[i] = await loadRecording(sources[i] as RecordingSource);
+      } catch (failed) {
+        results[i] = { failed };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, sources.length) }, lane));
+  return results;
+}
+
+/**
+ * Classifies loaded recordings into rows, in order: the short ones in one `classifyBatch` (the
+ * model's pipeline overlaps features and inference), the long ones (or all with `timeline`)
+ * through `timeline`. A file that fails gets a row with its error; only a programming error throws.
+ */
+export async function rowsOf(clf: Classifier, files: readonly string[], loaded: readonly LoadedRecording[], options: RowOptions): Promise<RecordingRow[]> {
+  const offset = clf.metadata.features.offsetSeconds;
+  const rows: RecordingRow[] = files.map((file) => ({ file }));
+  const short: number[] = [];
+  const long: number[] = [];
+  loaded.forEach((audio, i) => {
+    if (!(audio instanceof Uint8Array)) {
+      (rows[i] as RecordingRow).error = errorOf(audio.failed);
+      return;
+    }
+    const layout = scanWav(audio);
+    const seconds = layout ? layout.frames / layout.sampleRate : 0;
+    (options.timeline || seconds > offset + options.window ? long : short).push(i);
+  });
+  const results = await clf.classifyBatch(short.map((i) => loaded[i] as Uint8Array));
+  short.forEach((i, j) => {
+    const r = results[j] as EmotionResult | { error: EmoError };
+    if ('error' in r) (rows[i] as RecordingRow).error = errorOf(r.error);
+    else (rows[i] as RecordingRow).result = r;
+  });
+  for (const i of long) {
+    try {
+      const t = await clf.timeline(loaded[i] as Uint8Array, { window: options.window, hop: options.hop });
+      const first = t.segments[0] as TimelineSegment;
+      (rows[i] as RecordingRow).result = { label: t.label, confidence: t.confidence, probabilities: t.probabilities, attention: first.attention, ...(t.truncated ? { truncated: true as const } : {}) };
+      (rows[i] as RecordingRow).segments = t.segments;
+    } catch (error) {
+      if (!(error instanceof EmoError)) throw error;
+      (rows[i] as RecordingRow).error = errorOf(error);
+    }
+  }
+  return rows;
+}
+
+/** {@link loadRecordings} then {@link rowsOf}: recordings → rows in one call. */
+export async function classifyRecordings(clf: Classifier, sources: readonly RecordingSource[], options: RowOptions & { parallel: number }): Promise<RecordingRow[]> {
+  const loaded = await loadRecordings(sources, options.parallel);
+  return rowsOf(
+    clf,
+    sources.map((s) => s.file),
+    loaded,
+    options,
+  );
+}

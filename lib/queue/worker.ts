@@ -1,0 +1,117 @@
+/**
+ * The queue's worker: takes classification jobs from a BullMQ queue on Redis and classifies their
+ * files with one loaded model, the clips of a job batched through `classifyBatch` (long files
+ * through `timeline`), the same rows as `emo classify` on one machine.
+ *
+ * @packageDocumentation
+ */
+import * as os from 'node:os';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { EmoError } from '../errors';
+import { loadClassifier, type Classifier, type Provider } from '../infer/classifier';
+import { classifyRecordings } from '../infer/recordings';
+import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
+import { isClassifyJobData, type ClassifyJobResult } from './jobs';
+
+/** Options of {@link startClassifyWorker}. */
+export interface ClassifyWorkerOptions {
+  /** Queue name (default `'emo-classify'`); producers and workers must agree. */
+  queue?: string;
+  /** Jobs this worker runs at once (default 1); they share the model. */
+  concurrency?: number;
+  /** The `.onnx` model (path or bytes; default: the bundled model). */
+  model?: string | Uint8Array;
+  /** Execution provider (default `'cpu'`). */
+  provider?: Provider;
+  /** onnxruntime threads per run (default: one per core). */
+  threads?: number;
+  /** Clips per pipeline step (default 32). */
+  batchSize?: number;
+  /**
+   * Seconds after which a job whose worker stopped answering (killed, frozen, cut off) goes back
+   * to the queue for another worker: the job lock's duration and the interval of stall checks
+   * (default 30). The lock is renewed at half this time while a job runs.
+   */
+  stalledAfterSeconds?: number;
+  /** Seconds to keep trying when Redis goes away before {@link ClassifyWorker.done} rejects (default 60). */
+  redisWaitSeconds?: number;
+  /** Called after each job (for logs). */
+  onJob?: (report: { id: string; files: number; failed: number; seconds: number }) => void;
+}
+
+/** A running worker. */
+export interface ClassifyWorker {
+  /** The model's labels. */
+  readonly labels: readonly string[];
+  /**
+   * Stops taking jobs. Graceful (default): the jobs in progress finish and their results are
+   * stored. `force`: they are abandoned at once, and go back to the queue for another worker
+   * once their lock expires (`stalledAfterSeconds`).
+   */
+  close(force?: boolean): Promise<void>;
+  /** Settles when the worker has closed: resolves after `close()`, rejects with `ERR_QUEUE_UNAVAILABLE` when Redis stayed away too long. */
+  readonly done: Promise<void>;
+}
+
+/** How many times a job may lose its worker (a crash) before it fails for good, so a file that kills workers cannot loop. */
+const MAX_STALLED = 2;
+
+/**
+ * Connects to Redis, loads the model and starts taking jobs.
+ *
+ * @param url - `redis://host:port` (or `rediss://`), optionally with a password and db number.
+ * @throws {@link EmoError} `ERR_QUEUE_UNAVAILABLE` when Redis cannot be reached; the errors of
+ *   {@link loadClassifier}; RangeError for a bad URL or option.
+ * @example
+ * const worker = await startClassifyWorker('redis://queue-host:6379', { model: 'model.onnx', concurrency: 2 });
+ * process.once('SIGTERM', () => worker.close());
+ * await worker.done;
+ */
+export async function startClassifyWorker(url: string, options: ClassifyWorkerOptions = {}): Promise<ClassifyWorker> {
+  checkRedisUrl(url);
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new RangeError(`options.concurrency must be an integer from 1 to 256, not ${concurrency}`);
+  const stalledMs = Math.round(1000 * (options.stalledAfterSeconds ?? 30));
+  if (!(stalledMs >= 500 && stalledMs <= 86_400_000)) throw new RangeError(`options.stalledAfterSeconds must be from 0.5 to 86400, not ${options.stalledAfterSeconds}`);
+  await checkRedis(url);
+  const clf: Classifier = await loadClassifier(options.model, { provider: options.provider ?? 'cpu', ...(options.threads === undefined ? {} : { threads: options.threads }), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+  const labels = [...clf.labels];
+  const decoders = Math.max(2, os.availableParallelism());
+
+  const classifyJob = async (job: Job): Promise<ClassifyJobResult> => {
+    if (!isClassifyJobData(job.data)) throw new UnrecoverableError('not an emo classify job (unknown data format)');
+    const started = Date.now();
+    const data = job.data;
+    const sources = data.files.map((f) => ({ file: f.file, path: f.path, ...(f.audio === undefined ? {} : { bytes: Buffer.from(f.audio, 'base64') }) }));
+    const rows = await classifyRecordings(clf, sources, { ...data.options, parallel: decoders });
+    options.onJob?.({ id: job.id ?? '', files: rows.length, failed: rows.filter((r) => r.error).length, seconds: (Date.now() - started) / 1000 });
+    return { labels, rows };
+  };
+
+  const worker = new Worker(options.queue ?? DEFAULT_QUEUE, classifyJob, {
+    connection: bullConnection(url),
+    concurrency,
+    lockDuration: stalledMs,
+    stalledInterval: stalledMs,
+    maxStalledCount: MAX_STALLED,
+    autorun: false,
+  });
+  worker.on('error', () => {}); // connection trouble: the watch below decides when it is fatal
+
+  let settle!: (error?: EmoError) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+  let closing: Promise<void> | null = null;
+  const close = (force = false, error?: EmoError): Promise<void> => {
+    if (closing && !force) return closing;
+    watch.stop();
+    closing = worker
+      .close(force)
+      .catch(() => {})
+      .then(() => clf.close())
+      .then(() => settle(error));
+    return closing;
+  };
+  const watch = new RedisWatch(url, options.redisWaitSeconds ?? DEFAULT_REDIS_WAIT_SECONDS, (error) => void close(true, error));
+  void worker.run().catch((error: unknown) => void close(true, error instanceof EmoError ? error : new EmoError(`the queue worker stopped: ${(error as Error).message}`, 'ERR_QUEUE_UNAVAILABLE')));
+  return { labels, close: (force) => close(force), done };
+}

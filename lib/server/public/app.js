@@ -1,0 +1,403 @@
+// The emo serve page: live emotion from the microphone over a WebSocket, a 3-s recording, and
+// uploads with their timeline. Plain DOM and hand-drawn canvas charts, no framework.
+'use strict';
+
+const COLORS = {
+  neutral: '#8c8c8c',
+  calm: '#4d9de0',
+  happy: '#f2b134',
+  sad: '#3d5a80',
+  angry: '#d1495b',
+  fearful: '#8e6cbf',
+  disgust: '#6a994e',
+  surprised: '#f07c2b',
+};
+const FALLBACK_COLORS = ['#8c8c8c', '#4d9de0', '#f2b134', '#3d5a80', '#d1495b', '#8e6cbf', '#6a994e', '#f07c2b'];
+const TIMELINE_SECONDS = 30;
+const RECORD_SECONDS = 3;
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  labels: [],
+  limits: null,
+  mic: null, // { context, stream, node, listeners: Set }
+  socket: null,
+  live: [], // { time, probabilities } of the live stream
+  liveStart: 0,
+};
+
+const colorOf = (label) => COLORS[label] || FALLBACK_COLORS[state.labels.indexOf(label) % FALLBACK_COLORS.length];
+const pct = (p) => `${(100 * p).toFixed(1)} %`;
+
+function setStatus(text) {
+  $('status').textContent = text;
+}
+
+/** Shows a result as the page's current prediction. */
+function showPrediction(result, source) {
+  const el = $('prediction');
+  el.textContent = result.label;
+  el.dataset.label = result.label;
+  el.dataset.source = source;
+  el.style.color = colorOf(result.label);
+  for (const label of state.labels) {
+    const p = result.probabilities[label] || 0;
+    const row = document.querySelector(`#probabilities li[data-label="${label}"]`);
+    row.querySelector('.bar > span').style.width = `${(100 * p).toFixed(1)}%`;
+    row.querySelector('.bar').setAttribute('aria-valuenow', (100 * p).toFixed(1));
+    row.querySelector('.value').textContent = pct(p);
+  }
+  if (result.attention) drawAttention(result.attention);
+}
+
+function buildProbabilityList() {
+  const list = $('probabilities');
+  const legend = $('legend');
+  list.replaceChildren();
+  legend.replaceChildren();
+  for (const label of state.labels) {
+    const li = document.createElement('li');
+    li.dataset.label = label;
+    const name = document.createElement('span');
+    name.textContent = label;
+    name.id = `prob-${label}`;
+    const bar = document.createElement('div');
+    bar.className = 'bar';
+    bar.setAttribute('role', 'meter');
+    bar.setAttribute('aria-valuemin', '0');
+    bar.setAttribute('aria-valuemax', '100');
+    bar.setAttribute('aria-valuenow', '0');
+    bar.setAttribute('aria-labelledby', name.id);
+    const fill = document.createElement('span');
+    fill.style.background = colorOf(label);
+    bar.append(fill);
+    const value = document.createElement('span');
+    value.className = 'value';
+    value.textContent = '—';
+    li.append(name, bar, value);
+    list.append(li);
+    const key = document.createElement('li');
+    key.textContent = label;
+    key.style.setProperty('--swatch', colorOf(label));
+    legend.append(key);
+  }
+}
+
+// ---------- canvas charts ----------
+
+function clearCanvas(canvas) {
+  const ctx = canvas.getContext('2d');
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  return ctx;
+}
+
+function drawAttention(weights) {
+  const canvas = $('attention');
+  const ctx = clearCanvas(canvas);
+  const pad = 20;
+  const w = (canvas.width - 2 * pad) / weights.length;
+  const max = Math.max(...weights, 1e-6);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  weights.forEach((a, i) => {
+    const h = ((canvas.height - 2 * pad) * a) / max;
+    ctx.fillStyle = '#1f5fbf';
+    ctx.fillRect(pad + i * w + 4, canvas.height - pad - h, w - 8, h);
+    ctx.fillStyle = '#5b5b60';
+    ctx.fillText(`${i + 1}`, pad + (i + 0.5) * w, canvas.height - 5);
+    ctx.fillText(a.toFixed(2), pad + (i + 0.5) * w, canvas.height - pad - h - 4);
+  });
+  canvas.setAttribute('aria-label', `attention weights over ${weights.length} chunks: ${weights.map((a) => a.toFixed(2)).join(', ')}`);
+}
+
+/** Stacked probabilities over time: one column per prediction, each label in its colour. */
+function drawStacked(canvas, columns, from, to) {
+  const ctx = clearCanvas(canvas);
+  const span = Math.max(to - from, 1e-6);
+  const x = (t) => ((t - from) / span) * canvas.width;
+  for (const { start, end, probabilities } of columns) {
+    const left = x(start);
+    const width = Math.max(1, x(end) - left);
+    let y = canvas.height;
+    for (const label of state.labels) {
+      const h = (probabilities[label] || 0) * (canvas.height - 14);
+      ctx.fillStyle = colorOf(label);
+      ctx.fillRect(left, y - h, width, h);
+      y -= h;
+    }
+  }
+  ctx.fillStyle = '#5b5b60';
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'left';
+  ctx.fillText(`${from.toFixed(1)} s`, 4, 11);
+  ctx.textAlign = 'right';
+  ctx.fillText(`${to.toFixed(1)} s`, canvas.width - 4, 11);
+}
+
+function drawLiveTimeline() {
+  const canvas = $('timeline');
+  const last = state.live.length ? state.live[state.live.length - 1].time : 0;
+  const to = Math.max(last, TIMELINE_SECONDS);
+  const from = to - TIMELINE_SECONDS;
+  state.live = state.live.filter((p) => p.time > from - 1);
+  const columns = state.live.map((p) => ({ start: p.time - 0.5, end: p.time, probabilities: p.probabilities }));
+  drawStacked(canvas, columns, from, to);
+  const latest = state.live[state.live.length - 1];
+  canvas.setAttribute('aria-label', latest ? `live timeline: ${state.live.length} readings, latest ${latest.label} at ${latest.time.toFixed(1)} s` : 'live timeline: empty');
+}
+
+// ---------- microphone ----------
+
+async function openMic() {
+  if (state.mic) return state.mic;
+  if (!navigator.mediaDevices || !window.AudioWorkletNode) throw new Error('this browser cannot capture audio here (it needs a secure context: http://localhost or https)');
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false } });
+  const context = new AudioContext();
+  await context.audioWorklet.addModule('capture-worklet.js');
+  const source = context.createMediaStreamSource(stream);
+  const node = new AudioWorkletNode(context, 'capture', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+  // Through a muted gain to the output, so the graph is pulled on every browser; nothing is heard.
+  const mute = context.createGain();
+  mute.gain.value = 0;
+  source.connect(node).connect(mute).connect(context.destination);
+  const listeners = new Set();
+  node.port.onmessage = (event) => {
+    for (const listener of listeners) listener(event.data);
+  };
+  if (context.state === 'suspended') await context.resume();
+  state.mic = { context, stream, node, listeners };
+  return state.mic;
+}
+
+function closeMicIfIdle() {
+  const mic = state.mic;
+  if (!mic || mic.listeners.size > 0) return;
+  mic.stream.getTracks().forEach((t) => t.stop());
+  mic.context.close();
+  state.mic = null;
+}
+
+// ---------- live mode ----------
+
+async function startLive() {
+  const button = $('live-button');
+  button.disabled = true;
+  try {
+    const mic = await openMic();
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(`${scheme}//${location.host}/api/live`);
+    socket.binaryType = 'arraybuffer';
+    state.socket = socket;
+    state.live = [];
+    const send = (block) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(block);
+    };
+    socket.onopen = () => {
+      socket.send(JSON.stringify({ type: 'start', sampleRate: mic.context.sampleRate }));
+      mic.listeners.add(send);
+      setStatus(`Live: listening at ${mic.context.sampleRate} Hz…`);
+    };
+    socket.onmessage = (event) => onLiveMessage(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      mic.listeners.delete(send);
+      closeMicIfIdle();
+      if (state.socket === socket) {
+        state.socket = null;
+        setLiveButton(false);
+        setStatus(event.code === 1000 || event.code === 1005 ? 'Live mode stopped.' : `Live mode ended: ${event.reason || `connection closed (${event.code})`}`);
+      }
+    };
+    setLiveButton(true);
+  } catch (error) {
+    setStatus(`Cannot start live mode: ${error.message}`);
+    setLiveButton(false);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function stopLive() {
+  const socket = state.socket;
+  state.socket = null;
+  if (socket) socket.close(1000, 'stopped');
+  setLiveButton(false);
+  setStatus('Live mode stopped.');
+}
+
+function setLiveButton(on) {
+  const button = $('live-button');
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? 'Stop live' : 'Start live';
+}
+
+function onLiveMessage(message) {
+  switch (message.type) {
+    case 'prediction':
+      showPrediction(message, 'live');
+      state.live.push(message);
+      drawLiveTimeline();
+      setStatus(`Live: ${message.label} (${pct(message.confidence)}) at ${message.time.toFixed(1)} s`);
+      break;
+    case 'listening':
+      setStatus(`Live: listening… (${message.seconds.toFixed(1)} s so far)`);
+      break;
+    case 'silent':
+      setStatus('Live: silence');
+      break;
+    case 'busy':
+      setStatus('Live: the server is busy, skipping a reading');
+      break;
+    case 'error':
+      setStatus(`Live: ${message.error.message}`);
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------- record 3 s ----------
+
+function encodeWav(samples, sampleRate) {
+  const buffer = new ArrayBuffer(44 + samples.length * 2);
+  const view = new DataView(buffer);
+  const text = (at, s) => [...s].forEach((c, i) => view.setUint8(at + i, c.charCodeAt(0)));
+  text(0, 'RIFF');
+  view.setUint32(4, 36 + samples.length * 2, true);
+  text(8, 'WAVE');
+  text(12, 'fmt ');
+  view.setUint32(16, 16, true);
+  view.setUint16(20, 1, true); // PCM
+  view.setUint16(22, 1, true); // mono
+  view.setUint32(24, sampleRate, true);
+  view.setUint32(28, sampleRate * 2, true);
+  view.setUint16(32, 2, true);
+  view.setUint16(34, 16, true);
+  text(36, 'data');
+  view.setUint32(40, samples.length * 2, true);
+  samples.forEach((v, i) => view.setInt16(44 + 2 * i, Math.max(-32768, Math.min(32767, Math.round(v * 32768))), true));
+  return new Blob([buffer], { type: 'audio/wav' });
+}
+
+async function record() {
+  const button = $('record-button');
+  button.disabled = true;
+  try {
+    const mic = await openMic();
+    const rate = mic.context.sampleRate;
+    const clip = new Float32Array(Math.round(RECORD_SECONDS * rate));
+    let filled = 0;
+    setStatus('Recording 3 s…');
+    await new Promise((resolve) => {
+      const take = (block) => {
+        const n = Math.min(block.length, clip.length - filled);
+        clip.set(block.subarray(0, n), filled);
+        filled += n;
+        if (filled === clip.length) {
+          mic.listeners.delete(take);
+          resolve();
+        }
+      };
+      mic.listeners.add(take);
+    });
+    closeMicIfIdle();
+    setStatus('Classifying the recording…');
+    const result = await postAudio(encodeWav(clip, rate));
+    showPrediction(result, 'recording');
+    setStatus(`Recording: ${result.label} (${pct(result.confidence)})`);
+  } catch (error) {
+    setStatus(`Recording failed: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function postAudio(body) {
+  const response = await fetch('api/classify', { method: 'POST', body, headers: body instanceof FormData ? {} : { 'content-type': body.type || 'application/octet-stream' } });
+  const json = await response.json();
+  if (!response.ok) throw new Error(json.error ? `${json.error.message} (${json.error.code})` : `HTTP ${response.status}`);
+  return json;
+}
+
+// ---------- upload ----------
+
+async function upload(file) {
+  const status = $('upload-status');
+  status.textContent = `Classifying ${file.name}…`;
+  try {
+    const form = new FormData();
+    form.append('audio', file, file.name);
+    const result = await postAudio(form);
+    showPrediction(result, 'upload');
+    showFileTimeline(result);
+    status.textContent = `${file.name}: ${result.label} (${pct(result.confidence)}) over ${result.duration.toFixed(1)} s${result.segments ? `, ${result.segments.length} windows` : ''}`;
+  } catch (error) {
+    status.textContent = `${file.name}: ${error.message}`;
+  }
+}
+
+function showFileTimeline(result) {
+  const segments = result.segments || [{ start: state.limits ? state.limits.offsetSeconds : 0.5, end: result.duration, ...result }];
+  const canvas = $('file-timeline');
+  const end = Math.max(result.duration, ...segments.map((s) => s.end));
+  // Windows overlap (hop < window): each column is drawn from its start to the next window's start.
+  const columns = segments.map((s, i) => ({ start: s.start, end: i + 1 < segments.length ? segments[i + 1].start : s.end, probabilities: s.probabilities }));
+  drawStacked(canvas, columns, 0, end);
+  canvas.setAttribute('aria-label', `the recording's timeline: ${segments.length} windows, overall ${result.label}`);
+  const table = $('segments');
+  const body = table.querySelector('tbody');
+  body.replaceChildren();
+  for (const s of segments) {
+    const tr = document.createElement('tr');
+    for (const text of [s.start.toFixed(2), s.end.toFixed(2), s.label, pct(s.confidence)]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  table.hidden = false;
+}
+
+function setUpDropZone() {
+  const zone = $('drop-zone');
+  const input = $('file-input');
+  input.addEventListener('change', () => {
+    if (input.files.length) upload(input.files[0]);
+    input.value = '';
+  });
+  zone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    zone.classList.add('over');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    zone.classList.remove('over');
+    const file = event.dataTransfer.files[0];
+    if (file) upload(file);
+  });
+}
+
+// ---------- start ----------
+
+async function main() {
+  setUpDropZone();
+  $('live-button').addEventListener('click', () => (state.socket ? stopLive() : startLive()));
+  $('record-button').addEventListener('click', record);
+  try {
+    const response = await fetch('api/model');
+    const model = await response.json();
+    if (!response.ok) throw new Error(model.error.message);
+    state.labels = model.labels;
+    state.limits = model.limits;
+    $('model-info').textContent = `Model: ${model.labels.length} emotions, ${model.features.durationSeconds}-s windows, emo-native ${model.metadata.version}, ${model.provider.toUpperCase()}. Uploads up to ${Math.round(model.limits.maxUploadBytes / 1e6)} MB / ${model.limits.maxDurationSeconds} s.`;
+  } catch (error) {
+    $('model-info').textContent = `Cannot reach the model: ${error.message}`;
+    return;
+  }
+  buildProbabilityList();
+  drawLiveTimeline();
+  document.body.dataset.ready = 'true';
+}
+
+main();
