@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # From a fresh clone to a working `emo`: Debian packages, npm dependencies, the
-# native addon and the TypeScript build, then the main job on the bundled sample.
+# native addon and the TypeScript build, then the main job: the bundled model
+# classifies the bundled samples.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build: cmake, g++, pkg-config, kissfft, oneDNN (training kernels). Corpus and fixtures: sox, espeak-ng.
-# Other audio formats for emo classify: ffmpeg. The scale-out tests: redis-server.
-SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng ffmpeg redis-server)
+# Build: cmake, g++, pkg-config, kissfft, oneDNN (training kernels). The synthetic corpus and
+# fixtures: sox, espeak-ng, festival and its English voices. Other audio formats for emo classify:
+# ffmpeg. Scale-out (emo worker, emo classify --redis) and its tests: redis-server.
+SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts ffmpeg redis-server)
+# Extra packages the caller asks for (CI adds what only the tests need: chromium).
+read -r -a extra <<<"${EMO_SETUP_EXTRA_PACKAGES:-}"
+SYSTEM_PACKAGES+=("${extra[@]}")
 missing=()
 for package in "${SYSTEM_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -24,5 +29,6 @@ npm ci --no-audit --no-fund
 npm run build
 
 if [ "${EMO_SETUP_SKIP_DEMO:-0}" != "1" ]; then
-  node dist/cli/main.js features samples/03-01-05-02-01-01-01.wav --png features.png
+  # The main job on the bundled defaults: models/emo-synth.onnx labels one clip per emotion.
+  node dist/cli/main.js classify samples/
 fi

@@ -270,7 +270,7 @@ describe('emo serve: the live WebSocket', function () {
     const modelFile = path.join(tmp, 'model.onnx');
     fs.writeFileSync(modelFile, await sharpenedOnnxModel(11));
     clf = await emo.loadClassifier(modelFile);
-    server = await emo.createServer({ model: clf, port: 0, live: { maxConnections: 2, maxMessageBytes: 64 * 1024, maxSeconds: 4 } });
+    server = await emo.createServer({ model: clf, port: 0, live: { maxConnections: 2, maxMessageBytes: 64 * 1024, maxSeconds: 12 } });
     wsBase = (await server.listen()).replace(/^http/, 'ws');
   });
   after(async () => {
@@ -374,7 +374,7 @@ describe('emo serve: the live WebSocket', function () {
       for (let i = 0; i < 10; i++) ws.send(samplesMessage(new Float32Array(8000)));
     });
     assert.deepEqual([fast.code, fast.reason], [1008, 'audio arrives faster than its sample rate']);
-    // Two connections at most; the session lasts 4 s at most.
+    // Two connections at most; a session lasts 12 s at most (long enough for the streaming test above).
     const a = connect();
     const b = connect();
     await Promise.all([a.opened, b.opened]);
@@ -384,7 +384,7 @@ describe('emo serve: the live WebSocket', function () {
     b.ws.close();
     const end = await a.closed;
     assert.equal(end.code, 1008);
-    assert.match(end.reason, /at most 4 s/);
+    assert.match(end.reason, /at most 12 s/);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(server.stats().liveConnections, 0);
   });
