@@ -42,7 +42,7 @@ async function run(ctx) {
     });
     ctx.note(`emo serve (${THREADS} inference threads, the reference network with random weights), POST /api/classify with a 3-s 48 kHz 16-bit WAV (${clip.length} bytes); ${SECONDS} s per level after a warm-up`);
     const load = (connections, duration) =>
-      autocannon({ url: `${url}/api/classify`, method: 'POST', headers: { 'content-type': 'audio/wav' }, body: Buffer.from(clip), connections, duration });
+      autocannon({ url: new URL('api/classify', url).href, method: 'POST', headers: { 'content-type': 'audio/wav' }, body: Buffer.from(clip), connections, duration });
     await load(4, 3); // warm-up: sessions, pools, JIT
     for (const connections of [1, 8, 32]) {
       ctx.log(`concurrency ${connections}`);
