@@ -30,5 +30,5 @@ npm run build
 
 if [ "${EMO_SETUP_SKIP_DEMO:-0}" != "1" ]; then
   # The main job on the bundled defaults: models/emo-synth.onnx labels one clip per emotion.
-  node dist/cli/main.js classify samples/
+  node dist/cli/main.js classify samples/ --format table
 fi

@@ -45,6 +45,23 @@ describe('the package boundary (packed and installed in another project)', funct
     assert.deepEqual(JSON.parse(r.stdout), [[7, 128, 128], 'function', 'function', 'function', 'function', 'emo-native']);
   });
 
+  it('ships the bundled model and the serve page: a fresh install classifies with no model given', () => {
+    const r = node([
+      '-e',
+      `const emo = require('emo-native');
+       const fs = require('node:fs');
+       const wav = fs.readFileSync(${JSON.stringify(path.join(root, 'samples', '03-01-08-02-02-01-23.wav'))});
+       emo.loadClassifier().then(async (c) => {
+         const r = await c.classify(wav);
+         await c.close();
+         const page = require.resolve('emo-native/package.json').replace('package.json', 'lib/server/public/index.html');
+         process.stdout.write(JSON.stringify([emo.BUNDLED_MODEL.includes('node_modules'), typeof r.label, fs.existsSync(page)]));
+       });`,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [true, 'string', true]);
+  });
+
   it('has the queue at emo-native/queue, and emo-native alone does not load BullMQ', () => {
     const r = node([
       '-e',
