@@ -7,6 +7,7 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { writeRandomModel } = require('../lib/fixtures');
 
 const BASELINE_SCRIPT = path.join(__dirname, '..', 'baselines', 'torch_infer.py');
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -43,13 +44,7 @@ function timeCommand(args) {
 }
 
 async function run(ctx) {
-  const tf = require('@tensorflow/tfjs-core');
-  const nn = require(path.join(__dirname, '..', '..', 'dist', 'nn'));
-  await tf.setBackend('emo-native');
-  const net = nn.createModel({ seed: 1 });
-  const model = path.join(ctx.tmpdir(), 'classify-model.onnx');
-  fs.writeFileSync(model, await nn.exportOnnx(net, { mean: Array(128).fill(-50), std: Array(128).fill(10) }, { verify: false }));
-  net.dispose();
+  const model = await writeRandomModel(path.join(ctx.tmpdir(), 'classify-model.onnx'));
 
   ctx.log(`writing ${FILES} clips`);
   const dir = path.join(ctx.tmpdir(), 'recordings');

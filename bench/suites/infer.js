@@ -8,6 +8,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { writeRandomModel } = require('../lib/fixtures');
 
 const BASELINE_SCRIPT = path.join(__dirname, '..', 'baselines', 'torch_infer.py');
 const THREADS = 2;
@@ -18,16 +19,8 @@ const LATENCY = { warmup: 5, iterations: 50, minTimeMs: 1500 };
 const MODEL_B32 = { warmup: 1, iterations: 5, minTimeMs: 2000 };
 
 /** Builds the reference network, exports it, returns the .onnx path. */
-async function exportModel(ctx) {
-  const tf = require('@tensorflow/tfjs-core');
-  const nn = require(path.join(__dirname, '..', '..', 'dist', 'nn'));
-  await tf.setBackend('emo-native');
-  const model = nn.createModel({ seed: 1 });
-  const bytes = await nn.exportOnnx(model, { mean: Array(128).fill(-50), std: Array(128).fill(10) }, { verify: false });
-  model.dispose();
-  const file = path.join(ctx.tmpdir(), 'bench-model.onnx');
-  fs.writeFileSync(file, bytes);
-  return file;
+function exportModel(ctx) {
+  return writeRandomModel(path.join(ctx.tmpdir(), 'bench-model.onnx'));
 }
 
 /** Synthesised clips, as bytes and as files (for torchaudio.load). */

@@ -6,49 +6,14 @@
 
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
+const { freePort, start, waitFor, writeRandomModel } = require('../lib/fixtures');
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
 const FILES = 480;
 const DISTINCT = 16;
 const THREADS = 2;
 const RUNS = 2;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until `text()` matches `pattern` or the process exits; rejects after `seconds`. */
-function waitFor(child, text, pattern, seconds) {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + seconds * 1000;
-    const poll = setInterval(() => {
-      if (pattern.test(text())) {
-        clearInterval(poll);
-        resolve();
-      } else if (child.exitCode !== null || Date.now() > deadline) {
-        clearInterval(poll);
-        reject(new Error(`${pattern} not seen: ${text().trim().slice(-300)}`));
-      }
-    }, 20);
-  });
-}
-
-function start(command, args) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (d) => (log += d));
-  child.stderr.on('data', (d) => (log += d));
-  return { child, log: () => log, stop: () => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM')))) };
-}
 
 /** Wall seconds of one `emo classify` command, checked to have written a row per file. */
 function classify(args, out) {
@@ -79,13 +44,7 @@ async function run(ctx) {
     ctx.note('skipped: redis-server is not installed (Debian: apt-get install redis-server)');
     return;
   }
-  const tf = require('@tensorflow/tfjs-core');
-  const nn = require(path.join(__dirname, '..', '..', 'dist', 'nn'));
-  await tf.setBackend('emo-native');
-  const network = nn.createModel({ seed: 1 });
-  const model = path.join(ctx.tmpdir(), 'queue-model.onnx');
-  fs.writeFileSync(model, await nn.exportOnnx(network, { mean: Array(128).fill(-50), std: Array(128).fill(10) }, { verify: false }));
-  network.dispose();
+  const model = await writeRandomModel(path.join(ctx.tmpdir(), 'queue-model.onnx'));
 
   const dir = path.join(ctx.tmpdir(), 'queue-recordings');
   fs.mkdirSync(dir, { recursive: true });
@@ -101,14 +60,14 @@ async function run(ctx) {
   const url = `redis://127.0.0.1:${port}`;
   const workers = [];
   try {
-    await waitFor(redis.child, redis.log, /Ready to accept connections/, 20);
+    await waitFor(redis, /Ready to accept connections/, 20);
     const rates = {};
     for (const count of [1, 2]) {
       while (workers.length < count) {
         const w = start(process.execPath, [CLI, 'worker', '--redis', url, '--model', model, '--threads', String(THREADS)]);
         workers.push(w);
         // Workers are long-lived: their start-up (model loading) is not part of a run.
-        await waitFor(w.child, w.log, /taking jobs/, 60);
+        await waitFor(w, /taking jobs/, 60);
       }
       const seconds = await best(ctx, `workers-${count}`, [dir, '--redis', url]);
       rates[count] = FILES / seconds;
