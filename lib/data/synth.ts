@@ -9,7 +9,9 @@
  * actors female; with both engines, actors 1–2 speak with espeak-ng, 3–4 with
  * festival, and so on. Each clip has its own recording chain (reverberation,
  * bandwidth, telephone channel, microphone colour, background noise, gain),
- * drawn independently of its emotion. The same seed gives byte-identical files.
+ * drawn independently of its emotion. The same seed gives byte-identical espeak-ng clips; a
+ * festival clip can, rarely, differ between runs (festival keeps some state between utterances in
+ * its long-lived process, and which clips a process rendered before depends on timing).
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
@@ -48,7 +50,7 @@ export interface SynthProgress {
 export interface SynthOptions {
   /** Number of actors, 1–24 (60 clips each). Default 24. */
   actors?: number;
-  /** Integer in [0, 2^53); the same seed gives byte-identical files. Default 1. */
+  /** Integer in [0, 2^53); the same seed gives the same corpus (byte-identical but for rare festival clips). Default 1. */
   seed?: number;
   /** Concurrent clips (each runs espeak-ng or festival, then sox), 1–256. Default: the number of CPUs. */
   jobs?: number;
@@ -103,6 +105,16 @@ export interface SynthManifest {
   tools: Record<string, string>;
 }
 
+/** The options that define a corpus (what {@link synthesizeCorpus} and {@link planCorpus} share), checked, with defaults. */
+function corpusOptions(o: Record<string, unknown>): { actors: number; seed: number; engines: SynthEngine[]; chain: ChainEffect[] } {
+  return {
+    actors: o.actors === undefined ? MAX_ACTORS : checkInteger('options.actors', o.actors, 1, MAX_ACTORS),
+    seed: o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER),
+    engines: o.engines === undefined ? [...ENGINES] : checkNames('options.engines', o.engines, ENGINES, false),
+    chain: o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true),
+  };
+}
+
 /** Clips one festival process renders before it is replaced. */
 const FESTIVAL_RECYCLE = 40;
 
@@ -143,11 +155,8 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   if (typeof outDir !== 'string' || outDir.length === 0) throw invalidType('outDir', 'a directory path string', outDir);
   const o = checkPlainObject('options', options);
   checkKnownKeys('options', o, KNOWN_OPTIONS);
-  const actors = o.actors === undefined ? MAX_ACTORS : checkInteger('options.actors', o.actors, 1, MAX_ACTORS);
-  const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+  const { actors, seed, engines, chain } = corpusOptions(o);
   const jobs = o.jobs === undefined ? os.availableParallelism() : checkInteger('options.jobs', o.jobs, 1, 256);
-  const engines = o.engines === undefined ? [...ENGINES] : checkNames('options.engines', o.engines, ENGINES, false);
-  const chain = o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true);
   if (o.force !== undefined && typeof o.force !== 'boolean') throw invalidType('options.force', 'a boolean', o.force);
   const force = o.force === true;
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') throw invalidType('options.onProgress', 'a function', o.onProgress);
@@ -345,10 +354,7 @@ function isFile(file: string): boolean {
 export function planCorpus(options?: Pick<SynthOptions, 'actors' | 'seed' | 'engines' | 'chain'>): ClipPlan[] {
   const o = checkPlainObject('options', options);
   checkKnownKeys('options', o, ['actors', 'seed', 'engines', 'chain']);
-  const actors = o.actors === undefined ? MAX_ACTORS : checkInteger('options.actors', o.actors, 1, MAX_ACTORS);
-  const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
-  const engines = o.engines === undefined ? [...ENGINES] : checkNames('options.engines', o.engines, ENGINES, false);
-  const chain = o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true);
+  const { actors, seed, engines, chain } = corpusOptions(o);
   return planClips(seed, actorVoices(seed, actors, engines), chain);
 }
 
