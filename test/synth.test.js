@@ -370,7 +370,7 @@ describe('emo synth (synthetic RAVDESS-style corpus)', function () {
     assert.notEqual(sha256(path.join(corpus, noisy[0].file)), sha256(path.join(dry, noisy[0].file)));
   });
 
-  it('is deterministic: the same seed gives byte-identical clips, whatever the number of jobs', async () => {
+  it('is deterministic: the same seed gives byte-identical espeak-ng clips, whatever the number of jobs', async () => {
     const again = path.join(tmp, 'again');
     const r = await synthesizeCorpus(again, { actors: 1, seed: 1, jobs: 1 });
     assert.equal(r.files, 60);
