@@ -14,7 +14,7 @@ The emotion is in the prosody and voice quality; each clip's recording chain is
 drawn independently of its emotion.
 
   --actors N      actors, 1-${MAX_ACTORS} (default ${MAX_ACTORS}); odd actors male, even female
-  --seed S        integer seed; the same seed gives the same corpus (default 1)
+  --seed S        integer seed; the same seed gives byte-identical files (default 1)
   --engines LIST  comma-separated: ${ENGINES.join(',')} (default both: actor pairs alternate,
                   1-2 espeak-ng, 3-4 festival, ...)
   --chain LIST    recording-chain effects, comma-separated: ${CHAIN_EFFECTS.join(',')}

@@ -9,9 +9,7 @@
  * actors female; with both engines, actors 1–2 speak with espeak-ng, 3–4 with
  * festival, and so on. Each clip has its own recording chain (reverberation,
  * bandwidth, telephone channel, microphone colour, background noise, gain),
- * drawn independently of its emotion. The same seed gives byte-identical espeak-ng clips; a
- * festival clip can, rarely, differ between runs (festival keeps some state between utterances in
- * its long-lived process, and which clips a process rendered before depends on timing).
+ * drawn independently of its emotion. The same seed gives byte-identical files.
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
@@ -50,7 +48,7 @@ export interface SynthProgress {
 export interface SynthOptions {
   /** Number of actors, 1–24 (60 clips each). Default 24. */
   actors?: number;
-  /** Integer in [0, 2^53); the same seed gives the same corpus (byte-identical but for rare festival clips). Default 1. */
+  /** Integer in [0, 2^53); the same seed gives byte-identical files. Default 1. */
   seed?: number;
   /** Concurrent clips (each runs espeak-ng or festival, then sox), 1–256. Default: the number of CPUs. */
   jobs?: number;
@@ -114,9 +112,6 @@ function corpusOptions(o: Record<string, unknown>): { actors: number; seed: numb
     chain: o.chain === undefined ? [...CHAIN_EFFECTS] : checkNames('options.chain', o.chain, CHAIN_EFFECTS, true),
   };
 }
-
-/** Clips one festival process renders before it is replaced. */
-const FESTIVAL_RECYCLE = 40;
 
 const KNOWN_OPTIONS = ['actors', 'seed', 'jobs', 'engines', 'chain', 'force', 'onProgress'];
 
@@ -203,37 +198,24 @@ export async function synthesizeCorpus(outDir: string, options?: SynthOptions): 
   const todo = clips.filter((c) => !isFile(path.join(dir, c.file)));
   for (const actor of new Set(todo.map((c) => path.dirname(c.file)))) fs.mkdirSync(path.join(dir, actor), { recursive: true });
   let done = 0;
-  // One festival process per job slot, started when first needed and replaced every
-  // FESTIVAL_RECYCLE clips: festival 2.5 can abort with a corrupted heap after a few hundred
-  // utterances in one process. A clip whose process died is rendered once more in a fresh one.
-  const sessions: (FestivalSession | undefined)[] = [];
-  const session = (slot: number): FestivalSession => {
-    let s = sessions[slot];
-    if (s === undefined || s.dead || s.renders >= FESTIVAL_RECYCLE) {
-      s?.close();
-      s = sessions[slot] = new FestivalSession();
-    }
-    return s;
-  };
-  const render = async (clip: ClipPlan, slot: number): Promise<Buffer> => {
+  // festival gets a fresh process for every clip: in a long-lived one, a clip's bytes came to
+  // depend, rarely, on which clips that process had rendered before (and so on timing), and
+  // festival 2.5 can abort with a corrupted heap after a few hundred utterances in one process.
+  // A process costs about a second of CPU per festival clip.
+  const render = async (clip: ClipPlan): Promise<Buffer> => {
     if (clip.actor.engine !== 'festival') return renderClip(clip);
-    const s = session(slot);
+    const festival = new FestivalSession();
     try {
-      return await renderClip(clip, s);
-    } catch (error) {
-      if (!s.dead) throw error;
-      return renderClip(clip, session(slot));
+      return await renderClip(clip, festival);
+    } finally {
+      festival.close();
     }
   };
-  try {
-    await runPool(todo, jobs, async (clip, slot) => {
-      await writeFileAtomic(path.join(dir, clip.file), await render(clip, slot));
-      done++;
-      onProgress?.({ done, total: todo.length, file: clip.file });
-    });
-  } finally {
-    for (const session of sessions) session?.close();
-  }
+  await runPool(todo, jobs, async (clip) => {
+    await writeFileAtomic(path.join(dir, clip.file), await render(clip));
+    done++;
+    onProgress?.({ done, total: todo.length, file: clip.file });
+  });
 
   const result: SynthManifest = {
     generator: 'emo-native synth',
@@ -267,20 +249,20 @@ export const SYNTH_MAX_SECONDS = MAX_SECONDS;
  * Runs `work` over `items` with at most `jobs` in flight. The first failure
  * stops new work, waits for the running items, and rejects with that failure.
  */
-async function runPool<T>(items: readonly T[], jobs: number, work: (item: T, slot: number) => Promise<void>): Promise<void> {
+async function runPool<T>(items: readonly T[], jobs: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
-  const worker = async (slot: number): Promise<void> => {
+  const worker = async (): Promise<void> => {
     while (failure === undefined && next < items.length) {
       const item = items[next++] as T;
       try {
-        await work(item, slot);
+        await work(item);
       } catch (error) {
         failure ??= { error };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, slot) => worker(slot)));
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
   if (failure !== undefined) throw failure.error;
 }
 

@@ -1,7 +1,7 @@
 /**
- * festival as a long-lived child process: starting festival and loading a voice takes about a
- * second, rendering a phrase a few milliseconds, so each job keeps one `festival --pipe` and
- * sends it one clip's commands at a time, waiting for a marker line on stdout.
+ * festival as a child process that renders phrases: `festival --pipe` gets the commands on stdin
+ * and says it is done with a marker line on stdout. (The corpus starts one per clip: see
+ * synthesizeCorpus.)
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -36,16 +36,6 @@ export class FestivalSession {
   private waiting: { marker: string; resolve: () => void; reject: (e: Error) => void } | undefined;
   private exited: Error | undefined;
   private requests = 0;
-
-  /** Requests rendered so far (festival 2.5 corrupts its heap after some hundreds of utterances: recycle). */
-  get renders(): number {
-    return this.requests;
-  }
-
-  /** True once the process has exited or failed to start. */
-  get dead(): boolean {
-    return this.exited !== undefined;
-  }
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-festival-'));
