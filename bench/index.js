@@ -21,10 +21,14 @@ const python = require('./lib/python');
 
 const SUITES_DIR = path.join(__dirname, 'suites');
 
-const USAGE = `Usage: node bench/index.js [suite...] [--json] [--list] [--help]
-       npm run bench -- [suite...] [--json] [--list]
+const USAGE = `Usage: node bench/index.js [suite...] [--previous DIR] [--json] [--list] [--help]
+       npm run bench -- [suite...] [--previous DIR] [--json] [--list]
 
   suite...  suites to run (default: all), see --list
+  --previous DIR
+            a built earlier release of emo-native (a checkout with dist/ and
+            node_modules, or an installed package): the train suite times its
+            training step alternately with this one's and reports the ratio
   --json    print each measurement as one JSON line on stdout, as it is taken;
             notes and progress go to stderr. Use "npm run -s bench -- ... --json"
             (or node directly) so npm's own banner stays off stdout.
@@ -32,9 +36,15 @@ const USAGE = `Usage: node bench/index.js [suite...] [--json] [--list] [--help]
   --help    this text`;
 
 function parseArgs(argv) {
-  const opts = { suites: [], json: false, list: false, help: false };
-  for (const arg of argv) {
-    if (arg === '--json') opts.json = true;
+  const opts = { suites: [], json: false, list: false, help: false, previous: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--previous' || arg.startsWith('--previous=')) {
+      const dir = arg === '--previous' ? argv[++i] : arg.slice('--previous='.length);
+      if (!dir) throw new UsageError('--previous needs a directory');
+      if (!fs.existsSync(path.join(dir, 'dist', 'nn'))) throw new UsageError(`--previous ${dir}: no built emo-native there (dist/nn is missing)`);
+      opts.previous = path.resolve(dir);
+    } else if (arg === '--json') opts.json = true;
     else if (arg === '--list') opts.list = true;
     else if (arg === '--help' || arg === '-h') opts.help = true;
     else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
@@ -190,6 +200,8 @@ function makeContext(suiteName, recorder, opts, tmpdir) {
     audio,
     environment: env.environment,
     python,
+    /** The directory given with --previous (an earlier release to compare against), or null. */
+    previous: opts.previous,
     /** A per-run scratch directory under os.tmpdir(), removed when the process exits. */
     tmpdir,
     /** The package under test, i.e. require('..') from bench/. */

@@ -10,9 +10,11 @@
 #include "../src/nn/activation.hpp"
 #include "../src/nn/batchnorm.hpp"
 #include "../src/nn/conv.hpp"
+#include "../src/nn/dropout.hpp"
 #include "../src/nn/eltwise.hpp"
 #include "../src/nn/layout.hpp"
 #include "../src/nn/matmul.hpp"
+#include "../src/nn/optimizer.hpp"
 #include "../src/nn/memory.hpp"
 #include "../src/nn/parallel.hpp"
 #include "../src/nn/pool2d.hpp"
@@ -555,6 +557,91 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The [rows, channels] of a training batch norm, its epsilon and ReLU flag:
+// arguments dims, epsilon, relu at positions i, i + 1, i + 2.
+nn::BatchNormTrainShape trainShapeArg(const Napi::CallbackInfo& info, size_t i) {
+  const Dims dims = intList(info, i, "dims", 1);
+  if (dims.size() != 2) rangeError(info.Env(), "dims must be [rows, channels]");
+  nn::BatchNormTrainShape s;
+  s.rows = static_cast<size_t>(dims[0]);
+  s.channels = static_cast<size_t>(dims[1]);
+  product(info.Env(), dims);
+  s.epsilon = static_cast<float>(numberArg(info, i + 1, "epsilon"));
+  s.relu = info[i + 2].ToBoolean().Value();
+  return s;
+}
+
+// nnBatchNormTrain(x, gamma, beta, dims, epsilon, relu, y, mean, variance)
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const nn::BatchNormTrainShape s = trainShapeArg(info, 3);
+  const size_t n = s.rows * s.channels, C = s.channels;
+  throwIfFailed(env, nn::batchNormTrainForward(s, floats(info, 0, "x", n), floats(info, 1, "gamma", C), floats(info, 2, "beta", C),
+                                               floats(info, 6, "y", n), floats(info, 7, "mean", C), floats(info, 8, "variance", C)));
+  return env.Undefined();
+}
+
+// nnBatchNormTrainGradSums(x, dy, gamma, beta, mean, variance, dims, epsilon, relu, sums[2 * channels])
+Napi::Value BatchNormTrainGradSums(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const nn::BatchNormTrainShape s = trainShapeArg(info, 6);
+  const size_t n = s.rows * s.channels, C = s.channels;
+  std::vector<double> sums(2 * C);
+  throwIfFailed(env, nn::batchNormTrainGradSums(s, floats(info, 0, "x", n), floats(info, 1, "dy", n), floats(info, 2, "gamma", C),
+                                                floats(info, 3, "beta", C), floats(info, 4, "mean", C), floats(info, 5, "variance", C),
+                                                sums.data()));
+  float* out = floats(info, 9, "sums", 2 * C);
+  for (size_t k = 0; k < 2 * C; ++k) out[k] = static_cast<float>(sums[k]);
+  return env.Undefined();
+}
+
+// nnBatchNormTrainGradInput(x, dy, gamma, beta, mean, variance, sums[2 * channels], dims, epsilon, relu, dx)
+Napi::Value BatchNormTrainGradInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const nn::BatchNormTrainShape s = trainShapeArg(info, 7);
+  const size_t n = s.rows * s.channels, C = s.channels;
+  const float* sumsIn = floats(info, 6, "sums", 2 * C);
+  const std::vector<double> sums(sumsIn, sumsIn + 2 * C);
+  throwIfFailed(env, nn::batchNormTrainGradInput(s, floats(info, 0, "x", n), floats(info, 1, "dy", n), floats(info, 2, "gamma", C),
+                                                 floats(info, 3, "beta", C), floats(info, 4, "mean", C), floats(info, 5, "variance", C),
+                                                 sums.data(), floats(info, 10, "dx", n)));
+  return env.Undefined();
+}
+
+// nnDropout(x, rate, seed, y): seed an unsigned 32-bit integer.
+Napi::Value Dropout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) typeError(env, "Expected a Float32Array for x");
+  const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
+  const double rate = numberArg(info, 1, "rate");
+  if (!(rate >= 0 && rate < 1)) rangeError(env, "rate must be in [0, 1)");
+  const double seed = numberArg(info, 2, "seed");
+  if (!(seed >= 0 && seed <= 4294967295.0) || std::floor(seed) != seed) rangeError(env, "seed must be an unsigned 32-bit integer");
+  throwIfFailed(env, nn::dropout(floats(info, 0, "x", n), n, static_cast<float>(rate), static_cast<uint32_t>(seed), floats(info, 3, "y", n)));
+  return env.Undefined();
+}
+
+// nnAdam(x, m, v, g, [learningRate, beta1, beta2, epsilon, correction1, correction2], xOut, mOut, vOut)
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) typeError(env, "Expected a Float32Array for x");
+  const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
+  if (!info[4].IsArray()) typeError(env, "Expected an array of 6 numbers for the Adam hyperparameters");
+  Napi::Array h = info[4].As<Napi::Array>();
+  if (h.Length() != 6) rangeError(env, "Expected 6 Adam hyperparameters");
+  float p[6];
+  for (uint32_t k = 0; k < 6; ++k) {
+    Napi::Value e = h.Get(k);
+    if (!e.IsNumber()) typeError(env, "Expected numbers for the Adam hyperparameters");
+    p[k] = static_cast<float>(e.As<Napi::Number>().DoubleValue());
+  }
+  const nn::AdamStep step{p[0], p[1], p[2], p[3], p[4], p[5]};
+  throwIfFailed(env, nn::adamUpdate(step, n, floats(info, 0, "x", n), floats(info, 1, "m", n), floats(info, 2, "v", n),
+                                    floats(info, 3, "g", n), floats(info, 5, "xOut", n), floats(info, 6, "mOut", n),
+                                    floats(info, 7, "vOut", n)));
+  return env.Undefined();
+}
+
 // nnSetThreads(n): n <= 0 restores the default.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   nn::setThreads(intArg(info, 0, "threads", -1, 4096));
@@ -611,6 +698,11 @@ void registerNn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnReverse", Napi::Function::New<Guarded<Reverse>>(env, "nnReverse"));
   exports.Set("nnBatchNormGradSums", Napi::Function::New<Guarded<BatchNormGradSums>>(env, "nnBatchNormGradSums"));
   exports.Set("nnBatchNorm", Napi::Function::New<Guarded<BatchNorm>>(env, "nnBatchNorm"));
+  exports.Set("nnBatchNormTrain", Napi::Function::New<Guarded<BatchNormTrain>>(env, "nnBatchNormTrain"));
+  exports.Set("nnBatchNormTrainGradSums", Napi::Function::New<Guarded<BatchNormTrainGradSums>>(env, "nnBatchNormTrainGradSums"));
+  exports.Set("nnBatchNormTrainGradInput", Napi::Function::New<Guarded<BatchNormTrainGradInput>>(env, "nnBatchNormTrainGradInput"));
+  exports.Set("nnDropout", Napi::Function::New<Guarded<Dropout>>(env, "nnDropout"));
+  exports.Set("nnAdam", Napi::Function::New<Guarded<Adam>>(env, "nnAdam"));
   exports.Set("nnSetThreads", Napi::Function::New<Guarded<SetThreads>>(env, "nnSetThreads"));
   exports.Set("nnThreads", Napi::Function::New<Guarded<Threads>>(env, "nnThreads"));
   exports.Set("nnConfigurePool", Napi::Function::New<Guarded<ConfigurePool>>(env, "nnConfigurePool"));

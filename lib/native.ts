@@ -82,6 +82,20 @@ export interface NativeNnBinding {
   nnBatchNormGradSums(x: Float32Array, dy: Float32Array, mean: Float32Array): Float64Array;
   nnBatchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
     scale: Float32Array | null, epsilon: number, out: Float32Array): void;
+  /** Training-mode batch norm of channels-last x ([rows, channels] in dims): y, and the batch's mean and variance. */
+  nnBatchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, dims: number[], epsilon: number, relu: boolean,
+    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  /** Its first backward pass: sums = [sum(g) per channel, then sum(g * xhat) per channel]. */
+  nnBatchNormTrainGradSums(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array,
+    variance: Float32Array, dims: number[], epsilon: number, relu: boolean, sums: Float32Array): void;
+  /** Its second backward pass: the gradient with respect to x. */
+  nnBatchNormTrainGradInput(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array,
+    variance: Float32Array, sums: Float32Array, dims: number[], epsilon: number, relu: boolean, dx: Float32Array): void;
+  /** Inverted dropout with a counter-based mask (seed an unsigned 32-bit integer); also its own gradient. */
+  nnDropout(x: Float32Array, rate: number, seed: number, y: Float32Array): void;
+  /** One Adam step in one pass: hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
+  nnAdam(x: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, hyper: number[], xOut: Float32Array,
+    mOut: Float32Array, vOut: Float32Array): void;
   /** Sets the kernels' thread count (0: default) and returns the count in effect. */
   nnSetThreads(threads: number): number;
   nnThreads(): number;

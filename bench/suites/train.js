@@ -15,6 +15,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const BASELINE_SCRIPT = path.join(__dirname, '..', 'baselines', 'torch_train.py');
+const STEPS_SCRIPT = path.join(__dirname, '..', 'lib', 'train-steps.js');
+const THIS_PACKAGE = path.join(__dirname, '..', '..');
 const NN_MODULE = path.join(__dirname, '..', '..', 'dist', 'nn');
 
 const BATCH = 32;
@@ -109,6 +111,42 @@ async function timeBudgeted(ctx, fn, { warmup, max, budgetMs }) {
   return ctx.summarize(samples);
 }
 
+// The previous release against this one: each side in a fresh process of its own, alternating,
+// so both see the same machine state; each process times `steps` steps after `warmup` ones
+// (the first steps of a process fill the native memory pool and compile convolutions).
+const VERSUS = { rounds: 3, warmup: 2, steps: 3, timeoutMs: 300_000 };
+
+/** Step times (ms) of the package in `dir`, from a child process (bench/lib/train-steps.js). */
+function childSteps(dir) {
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync(process.execPath, [STEPS_SCRIPT, '--package', dir, '--batch', String(BATCH), '--warmup', String(VERSUS.warmup), '--steps', String(VERSUS.steps)], {
+    encoding: 'utf8',
+    timeout: VERSUS.timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** This release against `previous`, alternating; reports both rates and their ratio. */
+function versusPrevious(ctx, previous) {
+  ctx.log(`this release and the previous one (${previous}) alternately, ${VERSUS.rounds} rounds of ${VERSUS.steps} steps each`);
+  const steps = { current: [], previous: [] };
+  const versions = {};
+  for (let round = 0; round < VERSUS.rounds; round++) {
+    for (const [side, dir] of [['current', THIS_PACKAGE], ['previous', previous]]) {
+      const r = childSteps(dir);
+      if (r.backend !== 'emo-native') throw new Error(`${dir} trained on backend '${r.backend}', not emo-native`);
+      steps[side].push(...r.stepsMs);
+      versions[side] = r.version;
+    }
+  }
+  const current = ctx.summarize(steps.current), prev = ctx.summarize(steps.previous);
+  const rate = (s) => BATCH / (s.median / 1000);
+  ctx.report(`train step batch ${BATCH}, this release (alternating)`, rate(current), 'samples/s', { stepMs: current.median, minMs: current.min, n: current.iterations, version: versions.current });
+  ctx.report(`train step batch ${BATCH}, previous release (alternating)`, rate(prev), 'samples/s', { stepMs: prev.median, minMs: prev.min, n: prev.iterations, version: versions.previous, path: previous });
+  ctx.report('train speed vs previous release', rate(current) / rate(prev), 'x', { rounds: VERSUS.rounds });
+}
+
 /** The backend's count of kernels that fell back to a slow path, if it keeps one. */
 function fallbackCounts(backendInstance) {
   const f = backendInstance && backendInstance.fallbackCounts;
@@ -185,6 +223,13 @@ async function run(ctx) {
   tf.dispose([x, y, x1]);
   model.dispose();
   losses = [];
+
+  // --- the previous release, alternating with this one ---------------------------
+  const previous = ctx.previous || process.env.EMO_BENCH_PREVIOUS || null;
+  if (previous) {
+    if (backend !== 'emo-native') ctx.note(`--previous: skipped, the comparison is of the emo-native backend and this run uses '${backend}'`);
+    else versusPrevious(ctx, path.resolve(previous));
+  }
 
   // --- PyTorch baseline ---------------------------------------------------------
   const avail = ctx.python.checkModules(['torch']);

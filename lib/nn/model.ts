@@ -4,8 +4,10 @@
  * Input (batch, 7, 128, 128, 1), channels-last: 7 chunks of 128 mel bands × 128 frames.
  *
  * Where the activations go (docs/architecture.md fixes the shapes, these choices are ours):
- * - Conv2D is linear with a bias, then BatchNormalization, then ReLU (a separate layer), then
- *   MaxPool, then Dropout 0.3. The conv bias is redundant before a batch norm (the batch mean
+ * - Conv2D is linear with a bias, then BatchNormalization with the ReLU fused into it (one layer,
+ *   {@link EmoBatchNormalization}; models saved before 0.2 have a separate ReLU layer and still
+ *   load), then MaxPool, then Dropout 0.3. Convolution, batch norm and dropout are the ./layers
+ *   subclasses of tfjs' layers that train on fused native kernels. The conv bias is redundant before a batch norm (the batch mean
  *   cancels it, so its gradient is zero in training) but the reference has it and the parameter
  *   count below depends on it.
  * - BatchNormalization uses PyTorch's defaults (momentum 0.1, i.e. tfjs momentum 0.9, epsilon
@@ -43,6 +45,8 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { TimeDistributed } from '@tensorflow/tfjs-layers/dist/layers/wrappers';
 import { TemporalAttention } from './attention';
 import { directoryIO } from './io';
+import { EmoBatchNormalization, EmoConv2D, EmoDropout } from './layers';
+import { EmoAdamOptimizer } from './optimizer';
 
 // Labels in RAVDESS order (one list for the whole package): output i is the probability of EMOTIONS[i].
 import { EMOTIONS } from '../data/ravdess';
@@ -164,11 +168,11 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
   };
   BLOCKS.forEach(({ filters, pool }, i) => {
     const n = `block${i + 1}`;
-    perChunk(tfl.layers.conv2d({ name: `${n}_conv_chunk`, filters, kernelSize: 3, padding: 'same', useBias: true, kernelInitializer: glorot() }));
-    perChunk(tfl.layers.batchNormalization({ name: `${n}_bn_chunk`, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON }));
-    perChunk(tfl.layers.activation({ name: `${n}_relu_chunk`, activation: 'relu' }));
+    perChunk(new EmoConv2D({ name: `${n}_conv_chunk`, filters, kernelSize: 3, padding: 'same', useBias: true, kernelInitializer: glorot() }));
+    // The ReLU runs inside the batch norm's kernels (one pass less each way, no extra tensor).
+    perChunk(new EmoBatchNormalization({ name: `${n}_bn_chunk`, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, activation: 'relu' }));
     perChunk(tfl.layers.maxPooling2d({ name: `${n}_pool_chunk`, poolSize: pool, strides: pool }));
-    perChunk(tfl.layers.dropout({ name: `${n}_dropout_chunk`, rate: CONV_DROPOUT }));
+    perChunk(new EmoDropout({ name: `${n}_dropout_chunk`, rate: CONV_DROPOUT }));
   });
   perChunk(tfl.layers.flatten({ name: 'flatten_chunk' }));
   perChunk(tfl.layers.dense({ name: 'chunk_dense_chunk', units: CHUNK_FEATURES, activation: 'relu', kernelInitializer: glorot() }));
@@ -187,7 +191,7 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
   });
   const bilstm = tfl.layers.bidirectional({ name: 'bilstm', layer: lstm, mergeMode: 'concat' });
   x = bilstm.apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.dropout({ name: 'lstm_dropout', rate: LSTM_DROPOUT }).apply(x) as tfl.SymbolicTensor;
+  x = new EmoDropout({ name: 'lstm_dropout', rate: LSTM_DROPOUT }).apply(x) as tfl.SymbolicTensor;
   // Two outputs: the context goes on to the classifier; the weights are only read by
   // createExplainModel, which shares this very layer.
   const attention = new TemporalAttention({ name: 'attention', returnAttention: true, seed: seed === undefined ? undefined : seed + 1009 * ++seedIndex });
@@ -224,7 +228,7 @@ export function compileModel(model: tfl.LayersModel, options: CompileOptions = {
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new RangeError(`Expected a positive number for learningRate but received ${learningRate}`);
   }
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: new EmoAdamOptimizer(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 

@@ -5,6 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type SplitOptions } from '../data';
 import { EmoError } from '../errors';
 import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, saveModel, useBestBackend } from '../nn';
+import { isDropoutLayer } from '../nn/layers';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
 import { mixBatch } from './mixup';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
@@ -240,7 +241,7 @@ function dropoutLayers(model: tfl.LayersModel): SeededDropout[] {
   const found: SeededDropout[] = [];
   for (const layer of model.layers) {
     const inner = (layer as unknown as { layer?: tfl.layers.Layer }).layer;
-    for (const candidate of [layer, inner]) if (candidate?.getClassName() === 'Dropout') found.push(candidate as unknown as SeededDropout);
+    for (const candidate of [layer, inner]) if (candidate !== undefined && isDropoutLayer(candidate)) found.push(candidate as unknown as SeededDropout);
   }
   return found;
 }

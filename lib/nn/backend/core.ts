@@ -11,6 +11,26 @@ import { native } from '../../native';
 export const EMO_RELU_GRAD = 'EmoReluGrad';
 export const EMO_SQUARE_GRAD = 'EmoSquareGrad';
 
+/**
+ * Training-mode batch normalisation over the last axis in one kernel, used by
+ * EmoBatchNormalization: inputs x, scale (gamma), offset (beta); attrs
+ * epsilon and relu (apply max(0, .) in the same pass); outputs y and the
+ * batch's mean and (biased) variance.
+ */
+export const EMO_BATCH_NORM_TRAIN = 'EmoBatchNormTrain';
+/** Its first backward pass: [2, channels] sums, sum(g) then sum(g * xhat) (beta's and gamma's gradients). */
+export const EMO_BATCH_NORM_TRAIN_GRAD_SUMS = 'EmoBatchNormTrainGradSums';
+/** Its second backward pass: the gradient with respect to x. */
+export const EMO_BATCH_NORM_TRAIN_GRAD_INPUT = 'EmoBatchNormTrainGradInput';
+/** Inverted dropout with a counter-based mask (attrs rate, seed); its gradient is itself applied to dy. */
+export const EMO_DROPOUT = 'EmoDropout';
+/**
+ * One Adam step for one weight in one pass: inputs x, m, v (the weight and its moments) and g
+ * (its gradient); attrs learningRate, beta1, beta2, epsilon, correction1, correction2; outputs
+ * the new x, m and v.
+ */
+export const EMO_ADAM = 'EmoAdam';
+
 type Words = Float32Array | Int32Array;
 
 /**

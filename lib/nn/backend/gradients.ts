@@ -4,7 +4,16 @@
 // backend and otherwise calls the original, so other backends see no change.
 import * as tf from '@tensorflow/tfjs-core';
 import { native } from '../../native';
-import { EMO_RELU_GRAD, EMO_SQUARE_GRAD, EmoNativeBackend, floatValues } from './core';
+import {
+  EMO_BATCH_NORM_TRAIN,
+  EMO_BATCH_NORM_TRAIN_GRAD_INPUT,
+  EMO_BATCH_NORM_TRAIN_GRAD_SUMS,
+  EMO_DROPOUT,
+  EMO_RELU_GRAD,
+  EMO_SQUARE_GRAD,
+  EmoNativeBackend,
+  floatValues,
+} from './core';
 
 type GradMap = Record<string, () => tf.Tensor>;
 /** A faster gradient, or null to use tfjs' own for these arguments. */
@@ -95,15 +104,65 @@ export const NATIVE_GRADIENTS: ReadonlyMap<string, NativeGrad> = new Map([
   [tf.FusedBatchNorm, batchNormGrad],
 ]);
 
+// Gradients of the kernels that only the emo-native layers (../layers) launch.
+// Each input's gradient is a separate function, and tfjs calls only those of
+// inputs that lead to a trained weight: the model's input features get no
+// backward pass, which tfjs' own fused conv2d (a customGrad computing every
+// gradient at once) cannot skip.
+const OWN_GRADIENTS: tf.GradConfig[] = [
+  {
+    // Only ever launched linear, without PReLU weights (see EmoConv2D).
+    kernelName: tf.FusedConv2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved;
+      const a = attrs as unknown as tf.FusedConv2DAttrs;
+      if (Array.isArray(dy) || (a.activation !== undefined && a.activation !== 'linear'))
+        throw new Error('the emo-native FusedConv2D gradient covers linear convolutions only');
+      const common = { strides: a.strides, pad: a.pad, dataFormat: a.dataFormat, dimRoundingMode: a.dimRoundingMode };
+      return {
+        x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, { ...common, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy }, { ...common, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor,
+        bias: () => tf.sum(dy, Array.from({ length: dy.rank - 1 }, (_, i) => i)),
+      };
+    },
+  },
+  {
+    kernelName: EMO_BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'scale', 'offset'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      // Only y carries a gradient: the batch mean and variance feed the moving averages, off the tape.
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [x, scale, offset, mean, variance] = saved;
+      const inputs = { x, dy, scale, offset, mean, variance };
+      // Needed by every input's gradient, so taken now (outside the per-input tidies); [2, channels].
+      const sums = tf.engine().runKernel(EMO_BATCH_NORM_TRAIN_GRAD_SUMS, inputs, attrs) as tf.Tensor2D;
+      const channels = sums.shape[1];
+      return {
+        x: () => tf.engine().runKernel(EMO_BATCH_NORM_TRAIN_GRAD_INPUT, { ...inputs, sums }, attrs) as tf.Tensor,
+        scale: () => tf.reshape(tf.slice(sums, [1, 0], [1, channels]), [channels]),
+        offset: () => tf.reshape(tf.slice(sums, [0, 0], [1, channels]), [channels]),
+      };
+    },
+  },
+  {
+    kernelName: EMO_DROPOUT,
+    gradFunc: (dy, _saved, attrs) => ({ x: () => tf.engine().runKernel(EMO_DROPOUT, { x: dy as tf.Tensor }, attrs) as tf.Tensor }),
+  },
+];
+
 const installed = new Map<string, tf.GradConfig>();
 
 /**
- * Wraps tfjs' gradients for the kernels above, once each. Gradients are
+ * Wraps tfjs' gradients for the kernels above, once each, and registers those
+ * of this backend's own kernels. Gradients are
  * registered by whichever tfjs package loads them (tfjs-layers bundles its own
  * copy of the registrations), so this runs again whenever one of those
  * kernels runs forward and finds the entry replaced.
  */
 export function installGradients(): void {
+  for (const config of OWN_GRADIENTS) if (tf.getGradient(config.kernelName) !== config) tf.registerGradient(config);
   for (const [kernelName, nativeGrad] of NATIVE_GRADIENTS) {
     const current = tf.getGradient(kernelName);
     if (current === undefined || current === installed.get(kernelName)) continue;

@@ -7,6 +7,11 @@ import {
   allocFloats,
   allocWords,
   discard,
+  EMO_ADAM,
+  EMO_BATCH_NORM_TRAIN,
+  EMO_BATCH_NORM_TRAIN_GRAD_INPUT,
+  EMO_BATCH_NORM_TRAIN_GRAD_SUMS,
+  EMO_DROPOUT,
   EMO_RELU_GRAD,
   EMO_SQUARE_GRAD,
   EmoNativeBackend,
@@ -407,6 +412,101 @@ function fusedGrad(name: string, op: number): Kernel {
   };
 }
 
+/** Attributes of the fused training batch norm kernels. */
+export interface BatchNormTrainAttrs {
+  epsilon: number;
+  relu: boolean;
+}
+
+/**
+ * The float32 values of the named inputs, and [rows, channels] of x viewed as
+ * channels-last rows, or an Error: these kernels exist only on this backend
+ * (no cpu kernel to fall back to), and their callers check what they pass.
+ */
+function batchNormInputs(name: string, args: KernelArgs, names: string[]): { values: Float32Array[]; dims: [number, number] } {
+  const backend = args.backend as EmoNativeBackend;
+  const tensors = names.map((n) => required(args, n));
+  const x = tensors[names.indexOf('x')] as tf.TensorInfo;
+  const channels = x.shape[x.shape.length - 1] ?? 0;
+  const values = tensors.map((t) => floatValues(backend, t));
+  if (values.some((v) => v === null) || channels === 0 || x.shape.length < 2)
+    throw new Error(`${name} expects float32 inputs and an x of rank 2 or more`);
+  return { values: values as Float32Array[], dims: [sizeOf(x.shape) / channels, channels] };
+}
+
+const batchNormTrain: Kernel = (args) => {
+  const backend = args.backend as EmoNativeBackend;
+  const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
+  const { values: [x, scale, offset], dims } = batchNormInputs(EMO_BATCH_NORM_TRAIN, args, ['x', 'scale', 'offset']);
+  const xInfo = required(args, 'x');
+  const y = allocFloats(x.length);
+  const mean = new Float32Array(dims[1]), variance = new Float32Array(dims[1]);
+  native.nnBatchNormTrain(x, scale, offset, dims, epsilon, relu, y, mean, variance);
+  return [output(backend, xInfo.shape.slice(), y), output(backend, [dims[1]], mean), output(backend, [dims[1]], variance)];
+};
+
+const BN_GRAD_INPUTS = ['x', 'dy', 'scale', 'offset', 'mean', 'variance'];
+
+const batchNormTrainGradSums: Kernel = (args) => {
+  const backend = args.backend as EmoNativeBackend;
+  const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
+  const { values: [x, dy, scale, offset, mean, variance], dims } = batchNormInputs(EMO_BATCH_NORM_TRAIN_GRAD_SUMS, args, BN_GRAD_INPUTS);
+  const sums = new Float32Array(2 * dims[1]);
+  native.nnBatchNormTrainGradSums(x, dy, scale, offset, mean, variance, dims, epsilon, relu, sums);
+  return output(backend, [2, dims[1]], sums);
+};
+
+const batchNormTrainGradInput: Kernel = (args) => {
+  const backend = args.backend as EmoNativeBackend;
+  const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
+  const { values: [x, dy, scale, offset, mean, variance, sums], dims } =
+    batchNormInputs(EMO_BATCH_NORM_TRAIN_GRAD_INPUT, args, [...BN_GRAD_INPUTS, 'sums']);
+  const dx = allocFloats(x.length);
+  native.nnBatchNormTrainGradInput(x, dy, scale, offset, mean, variance, sums, dims, epsilon, relu, dx);
+  return output(backend, required(args, 'x').shape.slice(), dx);
+};
+
+/** Attributes of {@link EMO_DROPOUT}: the rate in [0, 1) and an unsigned 32-bit seed. */
+export interface DropoutAttrs {
+  rate: number;
+  seed: number;
+}
+
+const dropout: Kernel = (args) => {
+  const backend = args.backend as EmoNativeBackend;
+  const x = required(args, 'x');
+  const { rate, seed } = args.attrs as unknown as DropoutAttrs;
+  const xv = floatValues(backend, x);
+  if (xv === null) throw new Error(`${EMO_DROPOUT} expects a float32 x`);
+  const y = allocFloats(xv.length);
+  native.nnDropout(xv, rate, seed, y);
+  return output(backend, x.shape.slice(), y);
+};
+
+/** Attributes of {@link EMO_ADAM}: correctionK is 1 - betaK^t at step t (1-based). */
+export interface AdamAttrs {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  correction1: number;
+  correction2: number;
+}
+
+const adam: Kernel = (args) => {
+  const backend = args.backend as EmoNativeBackend;
+  const names = ['x', 'm', 'v', 'g'];
+  const tensors = names.map((n) => required(args, n));
+  const values = tensors.map((t) => floatValues(backend, t));
+  const n = sizeOf(tensors[0]!.shape);
+  if (values.some((v) => v === null || v.length !== n)) throw new Error(`${EMO_ADAM} expects four float32 tensors of one size`);
+  const a = args.attrs as unknown as AdamAttrs;
+  const [x, m, v, g] = values as Float32Array[];
+  const out = [allocFloats(n), allocFloats(n), allocFloats(n)] as const;
+  native.nnAdam(x!, m!, v!, g!, [a.learningRate, a.beta1, a.beta2, a.epsilon, a.correction1, a.correction2], ...out);
+  return out.map((o) => output(backend, tensors[0]!.shape.slice(), o));
+};
+
 /** Every kernel this backend runs natively, by tfjs kernel name. */
 export const NATIVE_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kernel>([
   [tf.Conv2D, conv2d(tf.Conv2D, false)],
@@ -430,4 +530,9 @@ export const NATIVE_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kerne
   [tf.Reverse, reverse],
   [EMO_RELU_GRAD, fusedGrad(EMO_RELU_GRAD, 7)],
   [EMO_SQUARE_GRAD, fusedGrad(EMO_SQUARE_GRAD, 8)],
+  [EMO_BATCH_NORM_TRAIN, batchNormTrain],
+  [EMO_BATCH_NORM_TRAIN_GRAD_SUMS, batchNormTrainGradSums],
+  [EMO_BATCH_NORM_TRAIN_GRAD_INPUT, batchNormTrainGradInput],
+  [EMO_DROPOUT, dropout],
+  [EMO_ADAM, adam],
 ]);
