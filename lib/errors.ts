@@ -36,7 +36,8 @@ export type EmoErrorCode =
   | 'ERR_FILE_WRITE'
   | 'ERR_QUEUE_UNAVAILABLE'
   | 'ERR_QUEUE_JOB_FAILED'
-  | 'ERR_AUDIO_TOO_LARGE';
+  | 'ERR_AUDIO_TOO_LARGE'
+  | 'ERR_MANIFEST_INVALID';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

@@ -123,12 +123,43 @@ describe('emo classify', function () {
     assert.equal(flac.error.code, 'ERR_MISSING_TOOL');
     assert.match(flac.error.message, /ffmpeg/);
     assert.ok(rows.find((x) => x.file.endsWith('good3.WAV')).label, 'the WAV still classifies');
-    // A FLAC named .wav is not guessed from its content's look: it is not a WAV.
+    // A FLAC named .wav is a FLAC: it needs ffmpeg too.
     const disguised = path.join(tmp, 'disguised.wav');
     fs.copyFileSync(path.join(mixed, 'a', 'b', 'speech.flac'), disguised);
-    const d = run([disguised, '--format', 'jsonl']);
+    const d = run([disguised, '--format', 'jsonl'], { env: { ...process.env, EMO_FFMPEG: path.join(tmp, 'no-such-ffmpeg') } });
     assert.equal(d.status, 1);
-    assert.equal(JSON.parse(d.stdout).error.code, 'ERR_WAV_NOT_RIFF');
+    assert.equal(JSON.parse(d.stdout).error.code, 'ERR_MISSING_TOOL');
+  });
+
+  it('decodes a file by what it is, not by its name', async () => {
+    const dir = path.join(tmp, 'by-content');
+    fs.mkdirSync(dir);
+    const source = path.join(tmp, 'for-flac.wav');
+    const sox = (...args) => assert.equal(spawnSync('sox', args).status, 0, `sox ${args.join(' ')}`);
+    // FLAC and AIFF (lossless, made by sox) named .wav; a WAV named .mp3; a mu-law WAV; a WAV whose
+    // format tag no decoder knows.
+    fs.copyFileSync(path.join(mixed, 'a', 'b', 'speech.flac'), path.join(dir, 'flac.wav'));
+    sox(source, path.join(tmp, 'speech.aiff'));
+    fs.copyFileSync(path.join(tmp, 'speech.aiff'), path.join(dir, 'aiff.wav'));
+    fs.copyFileSync(source, path.join(dir, 'wav.mp3'));
+    sox(source, '-e', 'u-law', '-b', '8', path.join(dir, 'mulaw.wav'));
+    const unknown = Buffer.from(fs.readFileSync(source));
+    unknown.writeUInt16LE(0x1234, 20);
+    fs.writeFileSync(path.join(dir, 'codec.wav'), unknown);
+    const out = path.join(tmp, 'by-content.jsonl');
+    const r = run([dir, '--out', out]);
+    assert.equal(r.status, 1, r.stderr);
+    const by = Object.fromEntries(jsonl(out).map((row) => [path.basename(row.file), row]));
+    const clf = await emo.loadClassifier(model);
+    const fromWav = await clf.classify(fs.readFileSync(source));
+    await clf.close();
+    // The lossless copies hold the very samples of the 16-bit source: the same result.
+    for (const name of ['flac.wav', 'aiff.wav', 'wav.mp3']) {
+      for (const l of EMOTIONS) assert.equal(by[name].probabilities[l], Number(fromWav.probabilities[l].toPrecision(6)), `${name}: ${l}`);
+    }
+    assert.ok(EMOTIONS.includes(by['mulaw.wav'].label), 'mu-law is decoded by ffmpeg');
+    assert.equal(by['codec.wav'].error.code, 'ERR_WAV_UNSUPPORTED_FORMAT');
+    assert.match(by['codec.wav'].error.message, /format tag 0x1234/);
   });
 
   it('--resume after a run killed mid-way completes with every file exactly once', async () => {

@@ -34,15 +34,17 @@ describe('the package boundary (packed and installed in another project)', funct
 
   const node = (args) => spawnSync(process.execPath, args, { cwd: project, encoding: 'utf8' });
 
-  it('works with require: emo-native and emo-native/nn', () => {
+  it('works with require: emo-native, emo-native/nn and emo-native/train; the RAVDESS manifest ships', () => {
     const r = node([
       '-e',
-      `const emo = require('emo-native'); const nn = require('emo-native/nn');
+      `const emo = require('emo-native'); const nn = require('emo-native/nn'); const train = require('emo-native/train');
        const x = new Float32Array(48000 * 4).map((_, i) => Math.sin(i / 10));
-       process.stdout.write(JSON.stringify([emo.melChunks(x).shape, typeof emo.loadClassifier, typeof emo.EmoError, typeof nn.createModel, typeof nn.exportOnnx, require('emo-native/package.json').name]));`,
+       process.stdout.write(JSON.stringify([emo.melChunks(x).shape, typeof emo.loadClassifier, typeof emo.EmoError, typeof nn.createModel, typeof nn.exportOnnx,
+         require('emo-native/package.json').name, typeof train.trainModel, typeof train.crossValidate, train.planFolds([1, 2, 3, 4], 2, 1)[0].test,
+         emo.dataset.readManifest().entries.length]));`,
     ]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), [[7, 128, 128], 'function', 'function', 'function', 'function', 'emo-native']);
+    assert.deepEqual(JSON.parse(r.stdout), [[7, 128, 128], 'function', 'function', 'function', 'function', 'emo-native', 'function', 'function', [1, 2], 1440]);
   });
 
   it('ships the bundled model and the serve page: a fresh install classifies with no model given', () => {

@@ -11,7 +11,9 @@ Usage: emo <command> [options]
 Commands:
   features <wav or dir...>   compute the model's input features; --png draws them
   synth <outDir>             write a synthetic RAVDESS-style corpus (espeak-ng + sox)
+  check-corpus <dir>         compare a copy of RAVDESS (or another corpus) with its manifest
   train <dataset dir>        train the network (split by actor, augmented training set)
+  crossval <dataset dir>     speaker-independent K-fold cross-validation of a training recipe
   evaluate <model> <dataset> metrics and confusion matrix of a trained model (run, folder or .onnx)
   export <run dir>           write the trained network as one ONNX file, parity-checked
   classify <file or dir...>  label the emotion of recordings (table, csv or jsonl)
@@ -25,7 +27,9 @@ ${FEATURES_USAGE}`;
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   features: runFeatures,
   synth: async (argv) => (await import('./synth')).runSynth(argv),
+  'check-corpus': async (argv) => (await import('./check-corpus')).runCheckCorpus(argv),
   train: async (argv) => (await import('./train')).runTrain(argv),
+  crossval: async (argv) => (await import('./crossval')).runCrossval(argv),
   evaluate: async (argv) => (await import('./train')).runEvaluate(argv),
   export: async (argv) => (await import('./export')).runExport(argv),
   classify: async (argv) => (await import('./classify')).runClassify(argv),

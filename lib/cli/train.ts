@@ -8,7 +8,7 @@ import { stackClips } from '../export';
 import { openOnnxModel } from '../infer/onnx-model';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
-import { classificationMetrics, trainModel, type ClassificationMetrics, type Normalisation } from '../train';
+import { classificationMetrics, trainModel, type ClassificationMetrics, type FoldRecipe, type Normalisation, type TrainProgress } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
@@ -16,6 +16,7 @@ import { resolveTrainedModel } from './run-dir';
 import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
+                 [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
                  [--mixup 0.4] [--cache FILE] [--resume]
 
@@ -27,7 +28,9 @@ vocal tract length perturbation (--no-warp: none), SpecAugment-style frequency
 and time masks (--no-masking: none) and mixup with Beta(alpha, alpha) weights
 (--mixup 0: none). Writes to --out (default runs/<folder name>): best/ and last/
 (tfjs models), metrics.json, run.json, normalization.json, confusion.png, curves.png,
-checkpoint/ (after every epoch; --resume continues from it).
+checkpoint/ (after every epoch; --resume continues from it). --optimizer sgd trains with SGD
+and momentum (--momentum, default 0.8; --lr then defaults to 0.01) as the reference recipe
+does; --weight-decay adds PyTorch's weight_decay (L2) to either optimizer.
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
@@ -42,11 +45,11 @@ file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the 
 metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
 "probabilities": [8, in label order]}.`;
 
-function pct(x: number): string {
+export function pct(x: number): string {
   return Number.isNaN(x) ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`;
 }
 
-function printMetrics(name: string, m: ClassificationMetrics): void {
+export function printMetrics(name: string, m: ClassificationMetrics): void {
   const lines = [`${name}: ${m.count} clips  accuracy ${pct(m.accuracy)}  UAR ${pct(m.uar)}  macro-F1 ${pct(m.macroF1)}`];
   lines.push(`  ${'class'.padEnd(10)} precision  recall  support`);
   for (const c of m.perClass) lines.push(`  ${c.label.padEnd(10)} ${pct(c.precision)}    ${pct(c.recall)}  ${String(c.support).padStart(6)}`);
@@ -56,21 +59,86 @@ function printMetrics(name: string, m: ClassificationMetrics): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** The command-line flags of a training recipe, shared by `emo train` and `emo crossval`. */
+export const RECIPE_FLAGS = {
+  epochs: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  optimizer: { type: 'string' },
+  momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  seed: { type: 'string' },
+  patience: { type: 'string' },
+  'lr-patience': { type: 'string' },
+  'no-masking': { type: 'boolean', default: false },
+  'no-warp': { type: 'boolean', default: false },
+  mixup: { type: 'string' },
+} as const;
+
+function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
+  if (text === undefined || text === 'adam' || text === 'sgd') return text;
+  throw new UsageError(`--optimizer must be adam or sgd, not '${text}'`, usage);
+}
+
+/** The recipe options of {@link trainModel} from parsed {@link RECIPE_FLAGS}; a bad value is a usage error. */
+export function recipeFromFlags(values: Record<string, string | boolean | undefined>, usage: string): FoldRecipe {
+  const int = (flag: string, min: number, max: number) => numberFlag(flag, values[flag] as string | undefined, usage, { integer: true, min, max });
+  const recipe: FoldRecipe = {
+    epochs: int('epochs', 1, 10000),
+    batch: int('batch', 1, 4096),
+    learningRate: numberFlag('lr', values['lr'] as string | undefined, usage, { min: 0, max: 10, exclusiveMin: true }),
+    optimizer: optimizerFlag(values['optimizer'] as string | undefined, usage),
+    momentum: numberFlag('momentum', values['momentum'] as string | undefined, usage, { min: 0, max: 0.999 }),
+    weightDecay: numberFlag('weight-decay', values['weight-decay'] as string | undefined, usage, { min: 0, max: 1 }),
+    seed: int('seed', 0, 2 ** 31 - 1),
+    patience: int('patience', 1, 10000),
+    lrPatience: int('lr-patience', 1, 10000),
+    masking: values['no-masking'] ? false : undefined,
+    warp: values['no-warp'] ? false : undefined,
+    mixup: numberFlag('mixup', values['mixup'] as string | undefined, usage, { min: 0, max: 100 }),
+  };
+  // Unset options stay out, so a recipe compares equal however it was spelled.
+  for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];
+  return recipe;
+}
+
+/**
+ * Prints training progress: a progress bar per epoch (stderr) and a line per finished epoch
+ * (stdout), each prefixed with `prefix` (a fold's name in a cross-validation).
+ */
+export function trainProgressPrinter(prefix = ''): (event: TrainProgress) => void {
+  let bar: ProgressBar | undefined;
+  let cacheBar: ProgressBar | undefined;
+  let cacheDone = 0;
+  return (event) => {
+    if (event.kind === 'cache') {
+      cacheBar ??= new ProgressBar(event.total, `${prefix}features`, { unit: 'clips' });
+      cacheBar.tick(event.done - cacheDone);
+      cacheDone = event.done;
+      if (event.done === event.total) cacheBar.finish();
+    } else if (event.kind === 'batch') {
+      if (event.batch === 1) bar = new ProgressBar(event.batches, `${prefix}epoch ${event.epoch}`, { unit: 'batches' });
+      bar?.tick();
+      bar?.setSuffix(`loss ${event.loss.toFixed(3)} ${event.samplesPerSecond.toFixed(1)} samples/s`);
+    } else {
+      bar?.finish();
+      const r = event.record;
+      process.stdout.write(
+        `${prefix}epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(3)}  acc ${pct(r.trainAccuracy)}  ` +
+          `val loss ${r.valLoss.toFixed(3)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1)}  lr ${r.learningRate.toPrecision(2)}  ` +
+          `${formatDuration(r.seconds)} ${r.samplesPerSecond.toFixed(1)} samples/s${event.best ? '  best' : ''}\n`,
+      );
+    }
+  };
+}
+
 export async function runTrain(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
     {
+      ...RECIPE_FLAGS,
       out: { type: 'string' },
-      epochs: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      seed: { type: 'string' },
       split: { type: 'string' },
-      patience: { type: 'string' },
-      'lr-patience': { type: 'string' },
-      'no-masking': { type: 'boolean', default: false },
-      'no-warp': { type: 'boolean', default: false },
-      mixup: { type: 'string' },
       cache: { type: 'string' },
       resume: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -83,45 +151,14 @@ export async function runTrain(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError('emo train needs one dataset folder', TRAIN_USAGE);
   const dir = positionals[0] as string;
-  const int = (flag: string, min: number, max: number) => numberFlag(flag, values[flag as keyof typeof values] as string | undefined, TRAIN_USAGE, { integer: true, min, max });
   const out = values.out ?? path.join('runs', path.basename(path.resolve(dir)));
-  let bar: ProgressBar | undefined;
-  let cacheBar: ProgressBar | undefined;
-  let cacheDone = 0;
   const result = await trainModel(dir, {
+    ...recipeFromFlags(values, TRAIN_USAGE),
     out,
-    epochs: int('epochs', 1, 10000),
-    batch: int('batch', 1, 4096),
-    learningRate: numberFlag('lr', values.lr, TRAIN_USAGE, { min: 0, max: 10, exclusiveMin: true }),
-    seed: int('seed', 0, 2 ** 31 - 1),
-    patience: int('patience', 1, 10000),
-    lrPatience: int('lr-patience', 1, 10000),
-    masking: values['no-masking'] ? false : undefined,
-    warp: values['no-warp'] ? false : undefined,
-    mixup: numberFlag('mixup', values.mixup, TRAIN_USAGE, { min: 0, max: 100 }),
     split: parseSplitSpec(values.split, TRAIN_USAGE),
     cache: values.cache,
     resume: values.resume,
-    onProgress: (event) => {
-      if (event.kind === 'cache') {
-        cacheBar ??= new ProgressBar(event.total, 'features', { unit: 'clips' });
-        cacheBar.tick(event.done - cacheDone);
-        cacheDone = event.done;
-        if (event.done === event.total) cacheBar.finish();
-      } else if (event.kind === 'batch') {
-        if (event.batch === 1) bar = new ProgressBar(event.batches, `epoch ${event.epoch}`, { unit: 'batches' });
-        bar?.tick();
-        bar?.setSuffix(`loss ${event.loss.toFixed(3)} ${event.samplesPerSecond.toFixed(1)} samples/s`);
-      } else {
-        bar?.finish();
-        const r = event.record;
-        process.stdout.write(
-          `epoch ${String(r.epoch).padStart(3)}  loss ${r.trainLoss.toFixed(3)}  acc ${pct(r.trainAccuracy)}  ` +
-            `val loss ${r.valLoss.toFixed(3)}  val acc ${pct(r.valAccuracy)}  val macro-F1 ${pct(r.valMacroF1)}  lr ${r.learningRate.toPrecision(2)}  ` +
-            `${formatDuration(r.seconds)} ${r.samplesPerSecond.toFixed(1)} samples/s${event.best ? '  best' : ''}\n`,
-        );
-      }
-    },
+    onProgress: trainProgressPrinter(),
   });
   writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(result.metrics.test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
   writeFileAtomic(path.join(out, 'curves.png'), renderCurvesPng(result.history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch }));

@@ -1,8 +1,9 @@
 /**
- * Data: RAVDESS indexing, speaker-independent splits, and the feature cache.
+ * Data: RAVDESS indexing, corpus manifests, speaker-independent splits, and the feature cache.
  * @packageDocumentation
  */
 export { EMOTIONS, indexRavdess, parseRavdessName, type Emotion, type RavdessEntry, type RavdessIndex, type SkippedFile } from './ravdess';
+export { BUNDLED_MANIFESTS, checkCorpus, readManifest, type CorpusCheck, type CorpusDifference, type CorpusManifest, type ManifestEntry } from './manifest';
 export { formatActors, splitByActor, type Split, type SplitOptions } from './splits';
 export {
   buildFeatureCache,

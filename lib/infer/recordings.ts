@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmoError } from '../errors';
 import type { Classifier, EmotionResult, TimelineSegment } from './classifier';
-import { decodeWithFfmpeg, looksLikeWav } from './decode';
+import { decodeWithFfmpeg, needsFfmpeg, sniffAudio, wavFormatTag } from './decode';
 import { scanWav } from './wav-layout';
 
 /** One output record: a classified file, or a failed one. Plain data (it travels as JSON between machines). */
@@ -65,8 +65,10 @@ async function decodeShipped(file: string, bytes: Uint8Array): Promise<Uint8Arra
 }
 
 /**
- * The audio of a recording as WAV bytes: WAV as it is, anything else through ffmpeg. The name never
- * decides the format, except that a `.wav` is always decoded natively (a non-WAV `.wav` is an error).
+ * The audio of a recording as WAV bytes: PCM or float WAV as it is, anything else through ffmpeg,
+ * decided by the bytes ({@link needsFfmpeg}): an MP3 or FLAC named `.wav` is decoded by ffmpeg, a
+ * WAV in a codec other than PCM or float (A-law, mu-law, ADPCM) too. Only bytes that are no
+ * known audio at all go by the name: a `.wav` then gets the native decoder's error.
  *
  * @throws {@link EmoError} `ERR_FILE_READ`, `ERR_MISSING_TOOL`, `ERR_AUDIO_DECODE`.
  */
@@ -80,8 +82,17 @@ export async function loadRecording(source: RecordingSource): Promise<Uint8Array
       throw new EmoError(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'ERR_FILE_READ');
     }
   }
-  if (looksLikeWav(bytes) || path.extname(source.file).toLowerCase() === '.wav' || bytes.length === 0) return bytes;
-  return source.bytes === undefined ? decodeWithFfmpeg(where) : decodeShipped(source.file, bytes);
+  if (!needsFfmpeg(bytes, source.file)) return bytes;
+  try {
+    return await (source.bytes === undefined ? decodeWithFfmpeg(where) : decodeShipped(source.file, bytes));
+  } catch (error) {
+    // A WAV in a codec ffmpeg does not know either: say which codec, not what ffmpeg's probe said.
+    if (sniffAudio(bytes) === 'wav-codec' && error instanceof EmoError && error.code === 'ERR_AUDIO_DECODE') {
+      const tag = wavFormatTag(bytes);
+      throw new EmoError(`WAV in an unsupported encoding (format tag 0x${tag.toString(16).padStart(4, '0')}): neither the native decoder (PCM, IEEE float) nor ffmpeg decodes it`, 'ERR_WAV_UNSUPPORTED_FORMAT');
+    }
+    throw error;
+  }
 }
 
 /** A loaded recording, or why it could not be loaded. */

@@ -29,7 +29,7 @@ export {
 } from './model';
 export { TemporalAttention, attend, type TemporalAttentionArgs } from './attention';
 export { EmoBatchNormalization, EmoConv2D, EmoDropout, dropoutSeed, type EmoBatchNormalizationArgs } from './layers';
-export { EmoAdamOptimizer } from './optimizer';
+export { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
 export { MODEL_JSON, WEIGHTS_BIN, directoryIO, registerFileRouter } from './io';
 
 // The native tfjs backend: importing this module registers 'emo-native'.

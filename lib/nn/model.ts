@@ -46,7 +46,7 @@ import type { TimeDistributed } from '@tensorflow/tfjs-layers/dist/layers/wrappe
 import { TemporalAttention } from './attention';
 import { directoryIO } from './io';
 import { EmoBatchNormalization, EmoConv2D, EmoDropout } from './layers';
-import { EmoAdamOptimizer } from './optimizer';
+import { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
 
 // Labels in RAVDESS order (one list for the whole package): output i is the probability of EMOTIONS[i].
 import { EMOTIONS } from '../data/ravdess';
@@ -78,14 +78,24 @@ export interface ModelOptions {
   seed?: number;
   /** When given, the model is compiled with {@link compileModel} at this learning rate. */
   learningRate?: number;
+  /** Passed on to {@link compileModel} with `learningRate`. */
+  optimizer?: CompileOptions['optimizer'];
+  momentum?: number;
+  weightDecay?: number;
   /** The model's name (default `'emo_cnn_bilstm_attention'`). */
   name?: string;
 }
 
 /** Options of {@link compileModel}. */
 export interface CompileOptions {
-  /** Adam learning rate (default 1e-3, as in the reference). */
+  /** Learning rate (default 1e-3, as in the reference, for Adam; 0.01 for SGD). */
   learningRate?: number;
+  /** `'adam'` ({@link EmoAdamOptimizer}, the default) or `'sgd'` with momentum ({@link EmoSgdOptimizer}). */
+  optimizer?: 'adam' | 'sgd';
+  /** SGD's momentum (default 0.8, the reference lineage's); ignored by Adam. */
+  momentum?: number;
+  /** PyTorch's `weight_decay` (L2 added to the gradients) for either optimizer. Default 0. */
+  weightDecay?: number;
 }
 
 // The built-in TimeDistributed class, taken from tfjs's serialisation registry because
@@ -154,7 +164,7 @@ const BN_EPSILON = 1e-5;
  * for 7 time steps Glorot uniform (±0.097) is close to PyTorch's U(±1/√128 = ±0.088) anyway.
  */
 export function createModel(options: ModelOptions = {}): tfl.LayersModel {
-  const { seed, learningRate, name = 'emo_cnn_bilstm_attention' } = options;
+  const { seed, learningRate, optimizer, momentum, weightDecay, name = 'emo_cnn_bilstm_attention' } = options;
   if (seed !== undefined && !Number.isFinite(seed)) throw new TypeError(`Expected a finite number for seed but received ${seed}`);
   // A distinct seed per initialiser: the same seed everywhere would make e.g. every conv
   // kernel of one shape identical.
@@ -214,7 +224,7 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
     tf.dispose(redrawn);
   }
 
-  if (learningRate !== undefined) compileModel(model, { learningRate });
+  if (learningRate !== undefined) compileModel(model, { learningRate, optimizer, momentum, weightDecay });
   return model;
 }
 
@@ -224,11 +234,14 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
  * Returns the same model.
  */
 export function compileModel(model: tfl.LayersModel, options: CompileOptions = {}): tfl.LayersModel {
-  const { learningRate = 1e-3 } = options;
+  const { optimizer = 'adam', momentum = 0.8, weightDecay = 0 } = options;
+  if (optimizer !== 'adam' && optimizer !== 'sgd') throw new TypeError(`Expected 'adam' or 'sgd' for optimizer but received ${String(optimizer)}`);
+  const learningRate = options.learningRate ?? (optimizer === 'sgd' ? 0.01 : 1e-3);
   if (!(Number.isFinite(learningRate) && learningRate > 0)) {
     throw new RangeError(`Expected a positive number for learningRate but received ${learningRate}`);
   }
-  model.compile({ optimizer: new EmoAdamOptimizer(learningRate), loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const chosen = optimizer === 'sgd' ? new EmoSgdOptimizer(learningRate, momentum, weightDecay) : new EmoAdamOptimizer(learningRate, 0.9, 0.999, null, weightDecay);
+  model.compile({ optimizer: chosen, loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
   return model;
 }
 

@@ -1,9 +1,11 @@
 /**
- * Adam as one native pass per weight on the emo-native backend. TensorFlow.js's Adam builds
- * about a dozen elementwise tensors per weight and step (moments, bias corrections, square
- * root, quotient, update); {@link EmoAdamOptimizer} computes the same float32 arithmetic in one
- * kernel ({@link EMO_ADAM}) that returns the new weight and moments. Its state (moments, step
- * count) is saved as tfjs' Adam saves it, under the class name `EmoAdam`.
+ * The training optimizers. Adam as one native pass per weight on the emo-native backend:
+ * TensorFlow.js's Adam builds about a dozen elementwise tensors per weight and step (moments,
+ * bias corrections, square root, quotient, update); {@link EmoAdamOptimizer} computes the same
+ * float32 arithmetic in one kernel ({@link EMO_ADAM}) that returns the new weight and moments.
+ * Its state (moments, step count) is saved as tfjs' Adam saves it, under the class name
+ * `EmoAdam`. {@link EmoSgdOptimizer} is SGD with momentum as PyTorch defines it, for the
+ * reference recipe. Both take PyTorch's `weight_decay`.
  *
  * @packageDocumentation
  */
@@ -35,11 +37,32 @@ export class EmoAdamOptimizer extends tf.AdamOptimizer {
     return 'EmoAdam';
   }
 
-  constructor(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null) {
+  /** PyTorch's `weight_decay` (L2): `weightDecay * weight` is added to each gradient. */
+  readonly weightDecay: number;
+
+  constructor(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon: number | null = null, weightDecay = 0) {
     super(learningRate, beta1, beta2, epsilon ?? undefined);
+    this.weightDecay = checkWeightDecay(weightDecay);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), weightDecay: this.weightDecay };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    const c = config as Record<string, number>;
+    return new (cls as unknown as typeof EmoAdamOptimizer)(c['learningRate'], c['beta1'], c['beta2'], c['epsilon'], c['weightDecay'] ?? 0) as unknown as T;
   }
 
   override applyGradients(variableGradients: NamedVariableMap | NamedTensor[]): void {
+    if (this.weightDecay > 0) {
+      tf.tidy(() => this.applyDecayed(withWeightDecay(variableGradients, this.weightDecay)));
+      return;
+    }
+    this.applyDecayed(variableGradients);
+  }
+
+  private applyDecayed(variableGradients: NamedVariableMap | NamedTensor[]): void {
     if (!(tf.engine().backend instanceof EmoNativeBackend)) {
       super.applyGradients(variableGradients);
       return;
@@ -72,4 +95,62 @@ export class EmoAdamOptimizer extends tf.AdamOptimizer {
   }
 }
 
+function checkWeightDecay(weightDecay: number): number {
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new RangeError(`Expected a finite number >= 0 for weightDecay but received ${weightDecay}`);
+  return weightDecay;
+}
+
+/** The gradients with `weightDecay * weight` added, as PyTorch's optimizers apply `weight_decay` (call inside a tidy). */
+function withWeightDecay(variableGradients: NamedVariableMap | NamedTensor[], weightDecay: number): NamedVariableMap {
+  const list = Array.isArray(variableGradients) ? variableGradients : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
+  const decayed: NamedVariableMap = {};
+  for (const { name, tensor } of list) {
+    // A weight without a gradient stays in the map, so the optimizers' per-position state lines up.
+    if (tensor == null) {
+      decayed[name] = tensor;
+      continue;
+    }
+    const value = tf.engine().registeredVariables[name] as tf.Variable;
+    decayed[name] = tf.add(tensor, tf.mul(value, weightDecay));
+  }
+  return decayed;
+}
+
+/**
+ * SGD with momentum as PyTorch's `torch.optim.SGD` defines it (no dampening, not Nesterov):
+ * `v = momentum * v + (g + weightDecay * w)`, `w = w - lr * v`. tfjs' Momentum optimizer with
+ * PyTorch's `weight_decay` added; its state saves and resumes as tfjs' Momentum's does, under the
+ * class name `EmoSgd`.
+ */
+export class EmoSgdOptimizer extends tf.MomentumOptimizer {
+  /** Serialised class name (the training configuration's optimizer). */
+  static override get className(): string {
+    return 'EmoSgd';
+  }
+
+  /** PyTorch's `weight_decay` (L2): `weightDecay * weight` is added to each gradient. */
+  readonly weightDecay: number;
+
+  constructor(learningRate = 0.01, momentum = 0.9, weightDecay = 0) {
+    super(learningRate, momentum, false);
+    if (!(Number.isFinite(momentum) && momentum >= 0 && momentum < 1)) throw new RangeError(`Expected a number in [0, 1) for momentum but received ${momentum}`);
+    this.weightDecay = checkWeightDecay(weightDecay);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), weightDecay: this.weightDecay };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+    const c = config as Record<string, number>;
+    return new (cls as unknown as typeof EmoSgdOptimizer)(c['learningRate'], c['momentum'], c['weightDecay'] ?? 0) as unknown as T;
+  }
+
+  override applyGradients(variableGradients: NamedVariableMap | NamedTensor[]): void {
+    if (this.weightDecay > 0) tf.tidy(() => super.applyGradients(withWeightDecay(variableGradients, this.weightDecay)));
+    else super.applyGradients(variableGradients);
+  }
+}
+
 tf.serialization.registerClass(EmoAdamOptimizer);
+tf.serialization.registerClass(EmoSgdOptimizer);

@@ -12,7 +12,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import { loadClassifier, type Classifier } from '../infer/classifier';
-import { decodeWithFfmpeg, looksLikeWav } from '../infer/decode';
+import { decodeWithFfmpeg, needsFfmpeg } from '../infer/decode';
 import { scanWav } from '../infer/wav-layout';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
 import { describeError, HttpError } from './errors';
@@ -239,9 +239,9 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
     return { bytes: await part.toBuffer(), type };
   }
 
-  /** WAV bytes as they are (the decoder judges them); other audio through ffmpeg. */
+  /** WAV bytes as they are (the decoder judges them); other audio through ffmpeg, by content, whatever the declared type. */
   async function toWav(bytes: Uint8Array, type: string): Promise<Uint8Array> {
-    if (WAV_TYPES.has(type) || looksLikeWav(bytes) || bytes.length === 0) return bytes;
+    if (!needsFfmpeg(bytes, '', WAV_TYPES.has(type))) return bytes;
     return ffmpegSlots.use(async () => {
       const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'emo-serve-'));
       try {

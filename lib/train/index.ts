@@ -7,3 +7,17 @@ export { mixBatch, sampleBeta } from './mixup';
 export { classificationMetrics, type ClassificationMetrics } from './metrics';
 export { DEFAULT_WARP, warpMelChunks, type MelScale, type WarpOptions } from './warp';
 export { normaliseChunks, plateauLearningRate, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+export {
+  crossValidate,
+  planFolds,
+  summariseFolds,
+  trainFold,
+  type CrossValidationOptions,
+  type CrossValidationProgress,
+  type CrossValidationSummary,
+  type FoldJob,
+  type FoldPlan,
+  type FoldRecipe,
+  type FoldResult,
+  type MeanSd,
+} from './crossval';

@@ -22,8 +22,14 @@ export interface TrainOptions {
   epochs?: number;
   /** Batch size. Default 32. */
   batch?: number;
-  /** Adam learning rate. Default 1e-3. */
+  /** Learning rate. Default 1e-3 for Adam, 0.01 for SGD. */
   learningRate?: number;
+  /** `'adam'` (default) or `'sgd'` with momentum, as in the reference recipe. */
+  optimizer?: 'adam' | 'sgd';
+  /** SGD's momentum. Default 0.8 (the reference lineage's). */
+  momentum?: number;
+  /** PyTorch's `weight_decay`: L2 added to every weight's gradient (the reference lineage's is 1e-3). Default 0. */
+  weightDecay?: number;
   /** Seed of initial weights, augmentation, shuffling and dropout. Default 1. */
   seed?: number;
   /** Actor split (default: test 21–24, validation 19–20, training 1–18). */
@@ -136,7 +142,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
   return rate;
 }
 
-const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
+const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
 
 
 // Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
@@ -246,9 +252,14 @@ function dropoutLayers(model: tfl.LayersModel): SeededDropout[] {
   return found;
 }
 
-/** Sets the Adam learning rate of a compiled model (tfjs keeps it in a protected field that every step reads). */
+/**
+ * Sets the learning rate of a compiled model's optimizer: SGD keeps it as a tensor that
+ * `setLearningRate` replaces; Adam reads a protected field at every step.
+ */
 function setLearningRate(model: tfl.LayersModel, rate: number): void {
-  (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
+  const optimizer = model.optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
+  if (optimizer instanceof tf.SGDOptimizer) optimizer.setLearningRate?.(rate);
+  else optimizer.learningRate = rate;
 }
 
 
@@ -267,7 +278,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const out = o.out;
   const epochs = o.epochs === undefined ? 30 : checkInteger('options.epochs', o.epochs, 1, 10000);
   const batch = o.batch === undefined ? 32 : checkInteger('options.batch', o.batch, 1, 4096);
-  const learningRate = o.learningRate === undefined ? 1e-3 : checkNumber('options.learningRate', o.learningRate, 1e-8, 10);
+  if (o.optimizer !== undefined && o.optimizer !== 'adam' && o.optimizer !== 'sgd') throw new TypeError(`Expected 'adam' or 'sgd' for options.optimizer but received ${String(o.optimizer)}`);
+  const optimizer = (o.optimizer ?? 'adam') as 'adam' | 'sgd';
+  const learningRate = o.learningRate === undefined ? (optimizer === 'sgd' ? 0.01 : 1e-3) : checkNumber('options.learningRate', o.learningRate, 1e-8, 10);
+  const momentum = o.momentum === undefined ? 0.8 : checkNumber('options.momentum', o.momentum, 0, 0.999);
+  const weightDecay = o.weightDecay === undefined ? 0 : checkNumber('options.weightDecay', o.weightDecay, 0, 1);
   const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, 2 ** 31 - 1);
   const patience = o.patience === undefined ? 6 : checkInteger('options.patience', o.patience, 1, 10000);
   const lrPatience = o.lrPatience === undefined ? 2 : checkInteger('options.lrPatience', o.lrPatience, 1, 10000);
@@ -303,6 +318,9 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     let model: tfl.LayersModel;
     // Everything that shapes the run except its length: a resumed run must have the same, on the same data.
     const recipe: Record<string, unknown> = { batch, learningRate, seed, lrPatience, masking, warp, mixup, split: options.split ?? {}, features: cache.header.fingerprint };
+    // Recorded only when not the defaults, so checkpoints of earlier versions still resume.
+    if (optimizer !== 'adam') Object.assign(recipe, { optimizer, momentum });
+    if (weightDecay !== 0) recipe['weightDecay'] = weightDecay;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -313,7 +331,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       if (differences.length > 0) throw new EmoError(`cannot resume ${checkpointDir}: it was made differently (${differences.join('; ')})`, 'ERR_RESUME_MISMATCH');
       model = await loadModel(found);
     } else {
-      model = createModel({ seed, learningRate });
+      model = createModel({ seed, learningRate, optimizer, momentum, weightDecay });
     }
     state.recipe = recipe;
     const rng = new Mulberry32(state.rngState);
@@ -419,7 +437,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, seed, patience, lrPatience, masking, warp, mixup, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

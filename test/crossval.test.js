@@ -1,0 +1,175 @@
+'use strict';
+// Speaker-independent cross-validation: the fold plan, the summary arithmetic, and `emo crossval`
+// end to end on a tiny generated corpus (CI has no RAVDESS).
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+// The public entry point, by the package's own name.
+const train = require('emo-native/train');
+const { makeWav, testSignal } = require('./helpers/wav');
+
+const cli = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
+const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe('train.planFolds', () => {
+  it('cuts RAVDESS\'s 24 actors into six documented folds of four, validation from the training side', () => {
+    const plans = train.planFolds(range(1, 24));
+    assert.deepEqual(plans.map((p) => p.test), [range(1, 4), range(5, 8), range(9, 12), range(13, 16), range(17, 20), range(21, 24)]);
+    assert.deepEqual(plans.map((p) => p.val), [[23, 24], [3, 4], [7, 8], [11, 12], [15, 16], [19, 20]]);
+    const tested = [];
+    for (const p of plans) {
+      tested.push(...p.test);
+      assert.equal(p.train.length, 18);
+      // Disjoint, and together every actor.
+      assert.deepEqual([...p.train, ...p.val, ...p.test].sort((a, b) => a - b), range(1, 24));
+      // Gender-balanced: odd actors are male.
+      assert.equal(p.test.filter((a) => a % 2 === 1).length, 2);
+      assert.equal(p.val.filter((a) => a % 2 === 1).length, 1);
+      assert.equal(p.train.filter((a) => a % 2 === 1).length, 9);
+    }
+    assert.deepEqual(tested, range(1, 24), 'every actor is tested exactly once');
+    // Fold 6 is the default split: test 21-24, validation 19-20, training 1-18.
+    assert.deepEqual(plans[5], { fold: 6, test: range(21, 24), val: [19, 20], train: range(1, 18) });
+  });
+
+  it('handles uneven and small actor sets, and refuses impossible plans', () => {
+    const plans = train.planFolds([7, 3, 5, 1, 9], 2, 1);
+    assert.deepEqual(plans, [
+      { fold: 1, test: [1, 3], val: [9], train: [5, 7] },
+      { fold: 2, test: [5, 7, 9], val: [3], train: [1] },
+    ]);
+    assert.throws(() => train.planFolds([1, 2], 3), RangeError);
+    assert.throws(() => train.planFolds([1, 2, 3, 4], 2, 2), /no training actors/);
+    assert.throws(() => train.planFolds([1, 2, 3], 1), RangeError);
+    assert.throws(() => train.planFolds('1-24'), TypeError);
+  });
+});
+
+describe('train.summariseFolds', () => {
+  it('gives mean and sample sd over folds, the summed confusion and pooled recall', () => {
+    const metrics = (confusion) => train.classificationMetrics(
+      confusion.flatMap((row, t) => row.flatMap((n) => Array(n).fill(t))),
+      confusion.flatMap((row) => row.flatMap((n, p) => Array(n).fill(p))),
+      ['a', 'b'],
+    );
+    // Fold 1: 3 of 4 right (recalls 1 and 0.5); fold 2: 1 of 4 right (recalls 0.5 and 0).
+    const folds = [{ test: metrics([[2, 0], [1, 1]]) }, { test: metrics([[1, 1], [2, 0]]) }];
+    const s = train.summariseFolds(folds, ['a', 'b']);
+    assert.equal(s.accuracy.mean, 0.5);
+    assert.ok(Math.abs(s.accuracy.sd - Math.SQRT2 * 0.25) < 1e-12); // |0.75 - 0.25| / sqrt(2)
+    assert.equal(s.uar.mean, 0.5); // fold UARs 0.75 and 0.25
+    assert.deepEqual(s.confusion, [[3, 1], [3, 1]]);
+    assert.deepEqual(s.pooled.perClass.map((c) => c.recall), [0.75, 0.25]);
+    assert.equal(s.pooled.accuracy, 0.5);
+    assert.throws(() => train.summariseFolds([]), RangeError);
+  });
+});
+
+// A tiny RAVDESS-layout corpus: 4 actors x 8 emotions, each emotion its own level and tone.
+function makeCorpus(dir) {
+  let seed = 1;
+  for (const actor of [1, 2, 3, 4])
+    for (let e = 1; e <= 8; e++) {
+      const file = path.join(dir, `Actor_0${actor}`, `03-01-0${e}-01-01-01-0${actor}.wav`);
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      const sr = 16000;
+      const x = testSignal(Math.round(sr * 3.6), sr, seed++);
+      for (let i = 0; i < x.length; i++) x[i] = 0.08 * e * x[i] + 0.2 * Math.sin((2 * Math.PI * 150 * e * i) / sr);
+      fs.writeFileSync(file, makeWav([x], { sampleRate: sr }));
+    }
+}
+
+describe('emo crossval', function () {
+  this.timeout(600000);
+  let tmp, corpus, out;
+  const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const common = () => ['--folds', '2', '--val-actors', '1', '--epochs', '2', '--batch', '8', '--out', out];
+  before(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-crossval-'));
+    corpus = path.join(tmp, 'corpus');
+    makeCorpus(corpus);
+    out = path.join(tmp, 'cv');
+  });
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('trains every fold on its own actors and summarises the test folds', () => {
+    const r = run(['crossval', corpus, ...common()]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /fold 1\/2: test actors 1,2, validation 4, training 3/);
+    assert.match(r.stdout, /fold 2\/2: test actors 3,4, validation 2, training 1/);
+    assert.match(r.stdout, /\[fold 2\/2\] epoch {3}2/);
+    assert.match(r.stdout, /overall: 2\/2 folds done/);
+    assert.match(r.stdout, /UAR \(UA\) [\d.]+ ± [\d.]+ %/);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'crossval.json'), 'utf8'));
+    assert.equal(summary.folds.length, 2);
+    for (const [i, fold] of summary.folds.entries()) {
+      const dir = path.join(out, `fold-${i + 1}`);
+      // The fold is an `emo train` run on exactly its actors, its epoch chosen on its validation actor.
+      const runInfo = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+      assert.deepEqual([runInfo.split.train, runInfo.split.val, runInfo.split.test], [fold.plan.train, fold.plan.val, fold.plan.test]);
+      assert.ok(!fold.plan.test.includes(fold.plan.val[0]));
+      const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+      assert.deepEqual(fold.test, metrics.metrics.test);
+      assert.equal(fold.test.count, 16);
+      assert.ok(!fs.existsSync(path.join(dir, 'features.cache')), 'the fold\'s cache is dropped');
+    }
+    // The summary, recomputed here from the folds' own metrics files.
+    const accuracies = summary.folds.map((f) => f.test.accuracy);
+    const mean = (accuracies[0] + accuracies[1]) / 2;
+    assert.ok(Math.abs(summary.accuracy.mean - mean) < 1e-12);
+    assert.ok(Math.abs(summary.accuracy.sd - Math.abs(accuracies[0] - accuracies[1]) / Math.SQRT2) < 1e-12);
+    const summed = summary.folds[0].test.confusion.map((row, t) => row.map((n, p) => n + summary.folds[1].test.confusion[t][p]));
+    assert.deepEqual(summary.confusion, summed);
+    assert.equal(summary.confusion.flat().reduce((a, b) => a + b, 0), 32, 'every clip tested once');
+    assert.equal(fs.readFileSync(path.join(out, 'confusion.png')).subarray(1, 4).toString(), 'PNG');
+  });
+
+  it('resumes: finished folds are read back, an interrupted one continues from its checkpoint', () => {
+    const before = JSON.parse(fs.readFileSync(path.join(out, 'crossval.json'), 'utf8'));
+    // Fold 2 as a crash would leave it: checkpoint and models, no fold.json; no summary.
+    fs.rmSync(path.join(out, 'fold-2', 'fold.json'));
+    fs.rmSync(path.join(out, 'crossval.json'));
+    const r = run(['crossval', corpus, ...common(), '--resume']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /fold 1 .*\(finished earlier\)/);
+    assert.doesNotMatch(r.stdout, /\[fold 1\/2\] epoch/, 'fold 1 is not retrained');
+    const after = JSON.parse(fs.readFileSync(path.join(out, 'crossval.json'), 'utf8'));
+    assert.deepEqual(after.folds.map((f) => f.test), before.folds.map((f) => f.test));
+    assert.deepEqual(after.uar, before.uar);
+  });
+
+  it('trainFold: one fold as a unit of work, here with the reference recipe\'s SGD and weight decay', async () => {
+    const foldOut = path.join(tmp, 'sgd-fold');
+    const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
+    const recipe = { epochs: 2, batch: 8, optimizer: 'sgd', learningRate: 0.01, momentum: 0.8, weightDecay: 1e-3, lrPatience: 1, masking: false, warp: false, mixup: 0 };
+    const result = await train.trainFold({ dir: corpus, plan, recipe, out: foldOut });
+    assert.equal(result.reused, false);
+    assert.equal(result.test.count, 8);
+    const fold = JSON.parse(fs.readFileSync(path.join(foldOut, 'fold.json'), 'utf8'));
+    assert.deepEqual([fold.plan, fold.recipe], [plan, recipe]);
+    // The checkpoint's optimizer is SGD with the recipe's settings, at the rate of the last epoch.
+    const metrics = JSON.parse(fs.readFileSync(path.join(foldOut, 'metrics.json'), 'utf8'));
+    const saved = JSON.parse(fs.readFileSync(path.join(foldOut, 'checkpoint', 'model.json'), 'utf8'));
+    const optimizer = saved.trainingConfig.optimizer_config;
+    assert.equal(optimizer.class_name, 'EmoSgd');
+    assert.equal(optimizer.config.momentum, 0.8);
+    assert.equal(optimizer.config.weightDecay, 1e-3);
+    assert.equal(optimizer.config.learningRate, metrics.history.at(-1).learningRate);
+    const again = await train.trainFold({ dir: corpus, plan, recipe, out: foldOut, resume: true });
+    assert.equal(again.reused, true);
+    assert.deepEqual(again.test, result.test);
+  });
+
+  it('refuses to resume with another recipe, and checks its command line', () => {
+    const r = run(['crossval', corpus, ...common(), '--resume', '--seed', '2']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cannot resume/);
+    assert.equal(run(['crossval']).status, 2);
+    assert.equal(run(['crossval', corpus, '--folds', '1']).status, 2);
+    const tooMany = run(['crossval', corpus, '--folds', '5', '--out', path.join(tmp, 'x')]);
+    assert.equal(tooMany.status, 1);
+    assert.match(tooMany.stderr, /5 folds need at least 5 actors/);
+  });
+});
