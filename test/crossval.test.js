@@ -162,6 +162,13 @@ describe('emo crossval', function () {
     assert.deepEqual(again.test, result.test);
   });
 
+  it('takes every recipe option emo train takes', async () => {
+    // crossValidate validates its options before any work: a recipe key it did not know would throw here.
+    const recipe = { epochs: 1, batch: 8, learningRate: 0.01, optimizer: 'sgd', momentum: 0.8, weightDecay: 1e-3, seed: 1, patience: 1, lrPatience: 1, masking: false, warp: false, mixup: 0 };
+    await assert.rejects(train.crossValidate(path.join(tmp, 'missing'), { ...recipe, out: path.join(tmp, 'x') }), (e) => e.code === 'ERR_DATASET_NOT_FOUND');
+    await assert.rejects(train.crossValidate(corpus, { ...recipe, out: path.join(tmp, 'x'), nonsense: 1 }), TypeError);
+  });
+
   it('refuses to resume with another recipe, and checks its command line', () => {
     const r = run(['crossval', corpus, ...common(), '--resume', '--seed', '2']);
     assert.equal(r.status, 2);

@@ -11,7 +11,7 @@ import { EmoError } from '../errors';
 import { writeJsonAtomicSync } from '../atomic';
 import { checkInteger, checkKnownKeys, checkPlainObject } from '../validate';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
-import { trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+import { RECIPE_KEYS, trainModel, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
 
 /** The actors of one fold. Test actors are the fold's own; validation actors come from its training side. */
 export interface FoldPlan {
@@ -221,7 +221,7 @@ export function summariseFolds(folds: FoldResult[], labels: readonly string[] = 
   };
 }
 
-const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'onProgress', 'epochs', 'batch', 'learningRate', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup'];
+const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'onProgress', ...RECIPE_KEYS];
 
 /**
  * Speaker-independent K-fold cross-validation of a training recipe on a

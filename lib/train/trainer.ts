@@ -142,7 +142,10 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
   return rate;
 }
 
-const TRAIN_KEYS = ['out', 'epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'split', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'cache', 'resume', 'onProgress'];
+/** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup'] as const;
+
+const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
 
 
 // Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
