@@ -571,40 +571,36 @@ nn::BatchNormTrainShape trainShapeArg(const Napi::CallbackInfo& info, size_t i) 
   return s;
 }
 
-// nnBatchNormTrain(x, gamma, beta, dims, epsilon, relu, y, mean, variance)
+// nnBatchNormTrain(x, gamma, beta, movingMean, movingVariance, dims, epsilon, relu, momentum,
+//                  y, mean, variance, movingMeanOut, movingVarianceOut): the forward pass and the
+// moving averages' update in one call.
 Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const nn::BatchNormTrainShape s = trainShapeArg(info, 3);
+  const nn::BatchNormTrainShape s = trainShapeArg(info, 5);
   const size_t n = s.rows * s.channels, C = s.channels;
-  throwIfFailed(env, nn::batchNormTrainForward(s, floats(info, 0, "x", n), floats(info, 1, "gamma", C), floats(info, 2, "beta", C),
-                                               floats(info, 6, "y", n), floats(info, 7, "mean", C), floats(info, 8, "variance", C)));
+  const double momentum = numberArg(info, 8, "momentum");
+  if (!(momentum >= 0 && momentum <= 1)) rangeError(env, "momentum must be in [0, 1]");
+  // Every argument is checked before anything is written.
+  const float *x = floats(info, 0, "x", n), *gamma = floats(info, 1, "gamma", C), *beta = floats(info, 2, "beta", C);
+  const float *movingMean = floats(info, 3, "movingMean", C), *movingVariance = floats(info, 4, "movingVariance", C);
+  float *y = floats(info, 9, "y", n), *mean = floats(info, 10, "mean", C), *variance = floats(info, 11, "variance", C);
+  float *movingMeanOut = floats(info, 12, "movingMeanOut", C), *movingVarianceOut = floats(info, 13, "movingVarianceOut", C);
+  throwIfFailed(env, nn::batchNormTrainForward(s, x, gamma, beta, y, mean, variance));
+  nn::batchNormMovingAverage(C, momentum, movingMean, mean, movingMeanOut);
+  nn::batchNormMovingAverage(C, momentum, movingVariance, variance, movingVarianceOut);
   return env.Undefined();
 }
 
-// nnBatchNormTrainGradSums(x, dy, gamma, beta, mean, variance, dims, epsilon, relu, sums[2 * channels])
-Napi::Value BatchNormTrainGradSums(const Napi::CallbackInfo& info) {
+// nnBatchNormTrainGrad(x, dy, gamma, beta, mean, variance, dims, epsilon, relu, dx, dgamma, dbeta):
+// both backward passes in one call.
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const nn::BatchNormTrainShape s = trainShapeArg(info, 6);
   const size_t n = s.rows * s.channels, C = s.channels;
-  std::vector<double> sums(2 * C);
-  throwIfFailed(env, nn::batchNormTrainGradSums(s, floats(info, 0, "x", n), floats(info, 1, "dy", n), floats(info, 2, "gamma", C),
-                                                floats(info, 3, "beta", C), floats(info, 4, "mean", C), floats(info, 5, "variance", C),
-                                                sums.data()));
-  float* out = floats(info, 9, "sums", 2 * C);
-  for (size_t k = 0; k < 2 * C; ++k) out[k] = static_cast<float>(sums[k]);
-  return env.Undefined();
-}
-
-// nnBatchNormTrainGradInput(x, dy, gamma, beta, mean, variance, sums[2 * channels], dims, epsilon, relu, dx)
-Napi::Value BatchNormTrainGradInput(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const nn::BatchNormTrainShape s = trainShapeArg(info, 7);
-  const size_t n = s.rows * s.channels, C = s.channels;
-  const float* sumsIn = floats(info, 6, "sums", 2 * C);
-  const std::vector<double> sums(sumsIn, sumsIn + 2 * C);
-  throwIfFailed(env, nn::batchNormTrainGradInput(s, floats(info, 0, "x", n), floats(info, 1, "dy", n), floats(info, 2, "gamma", C),
-                                                 floats(info, 3, "beta", C), floats(info, 4, "mean", C), floats(info, 5, "variance", C),
-                                                 sums.data(), floats(info, 10, "dx", n)));
+  const float *x = floats(info, 0, "x", n), *dy = floats(info, 1, "dy", n), *gamma = floats(info, 2, "gamma", C);
+  const float *beta = floats(info, 3, "beta", C), *mean = floats(info, 4, "mean", C), *variance = floats(info, 5, "variance", C);
+  float *dx = floats(info, 9, "dx", n), *dgamma = floats(info, 10, "dgamma", C), *dbeta = floats(info, 11, "dbeta", C);
+  throwIfFailed(env, nn::batchNormTrainBackward(s, x, dy, gamma, beta, mean, variance, dx, dgamma, dbeta));
   return env.Undefined();
 }
 
@@ -699,8 +695,7 @@ void registerNn(Napi::Env env, Napi::Object exports) {
   exports.Set("nnBatchNormGradSums", Napi::Function::New<Guarded<BatchNormGradSums>>(env, "nnBatchNormGradSums"));
   exports.Set("nnBatchNorm", Napi::Function::New<Guarded<BatchNorm>>(env, "nnBatchNorm"));
   exports.Set("nnBatchNormTrain", Napi::Function::New<Guarded<BatchNormTrain>>(env, "nnBatchNormTrain"));
-  exports.Set("nnBatchNormTrainGradSums", Napi::Function::New<Guarded<BatchNormTrainGradSums>>(env, "nnBatchNormTrainGradSums"));
-  exports.Set("nnBatchNormTrainGradInput", Napi::Function::New<Guarded<BatchNormTrainGradInput>>(env, "nnBatchNormTrainGradInput"));
+  exports.Set("nnBatchNormTrainGrad", Napi::Function::New<Guarded<BatchNormTrainGrad>>(env, "nnBatchNormTrainGrad"));
   exports.Set("nnDropout", Napi::Function::New<Guarded<Dropout>>(env, "nnDropout"));
   exports.Set("nnAdam", Napi::Function::New<Guarded<Adam>>(env, "nnAdam"));
   exports.Set("nnSetThreads", Napi::Function::New<Guarded<SetThreads>>(env, "nnSetThreads"));

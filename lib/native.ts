@@ -82,15 +82,16 @@ export interface NativeNnBinding {
   nnBatchNormGradSums(x: Float32Array, dy: Float32Array, mean: Float32Array): Float64Array;
   nnBatchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null,
     scale: Float32Array | null, epsilon: number, out: Float32Array): void;
-  /** Training-mode batch norm of channels-last x ([rows, channels] in dims): y, and the batch's mean and variance. */
-  nnBatchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, dims: number[], epsilon: number, relu: boolean,
-    y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  /** Its first backward pass: sums = [sum(g) per channel, then sum(g * xhat) per channel]. */
-  nnBatchNormTrainGradSums(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array,
-    variance: Float32Array, dims: number[], epsilon: number, relu: boolean, sums: Float32Array): void;
-  /** Its second backward pass: the gradient with respect to x. */
-  nnBatchNormTrainGradInput(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array,
-    variance: Float32Array, sums: Float32Array, dims: number[], epsilon: number, relu: boolean, dx: Float32Array): void;
+  /**
+   * Training-mode batch norm of channels-last x ([rows, channels] in dims): y, the batch's mean and
+   * (biased) variance, and the moving averages updated with them (moving - (moving - batch) * (1 - momentum)).
+   */
+  nnBatchNormTrain(x: Float32Array, gamma: Float32Array, beta: Float32Array, movingMean: Float32Array, movingVariance: Float32Array,
+    dims: number[], epsilon: number, relu: boolean, momentum: number, y: Float32Array, mean: Float32Array, variance: Float32Array,
+    movingMeanOut: Float32Array, movingVarianceOut: Float32Array): void;
+  /** Its gradients, both backward passes in one call: dx, dgamma, dbeta. */
+  nnBatchNormTrainGrad(x: Float32Array, dy: Float32Array, gamma: Float32Array, beta: Float32Array, mean: Float32Array,
+    variance: Float32Array, dims: number[], epsilon: number, relu: boolean, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** Inverted dropout with a counter-based mask (seed an unsigned 32-bit integer); also its own gradient. */
   nnDropout(x: Float32Array, rate: number, seed: number, y: Float32Array): void;
   /** One Adam step in one pass: hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */

@@ -100,8 +100,10 @@ function adamRef(x, m, v, g, { learningRate, beta1, beta2, epsilon }, t) {
   }
 }
 
-const bnTrain = (x, scale, offset, epsilon, relu) =>
-  tf.engine().runKernel(core.EMO_BATCH_NORM_TRAIN, { x, scale, offset }, { epsilon, relu });
+/** The fused kernel with moving statistics 0 and 1 (they do not affect y or the gradients). */
+const bnTrain = (x, scale, offset, epsilon, relu, moving = { movingMean: tf.zerosLike(scale), movingVariance: tf.onesLike(scale), momentum: 0.9 }) =>
+  tf.engine().runKernel(core.EMO_BATCH_NORM_TRAIN, { x, scale, offset, movingMean: moving.movingMean, movingVariance: moving.movingVariance },
+    { epsilon, relu, momentum: moving.momentum });
 const dropoutKernel = (x, rate, seed) => tf.engine().runKernel(core.EMO_DROPOUT, { x }, { rate, seed });
 
 before(async () => {
@@ -127,10 +129,17 @@ describe('fused training batch norm (EmoBatchNormTrain)', function () {
         const gamma = values(channels, 3, 0.5, 1), beta = values(channels, 4, 0.5);
         const eps = 1e-3;
         const ref = batchNormRef(x, gamma, beta, channels, eps, relu);
-        const out = tf.tidy(() => bnTrain(tf.tensor2d(x, [rows, channels]), tf.tensor1d(gamma), tf.tensor1d(beta), eps, relu).map((t) => t.dataSync()));
+        const movingMean = values(channels, 5, 2, 49), movingVariance = values(channels, 6, 0.5, 1), momentum = 0.9;
+        const moving = () => ({ movingMean: tf.tensor1d(movingMean), movingVariance: tf.tensor1d(movingVariance), momentum });
+        const out = tf.tidy(() => bnTrain(tf.tensor2d(x, [rows, channels]), tf.tensor1d(gamma), tf.tensor1d(beta), eps, relu, moving()).map((t) => t.dataSync()));
         assertNear(out[0], ref.y, 2e-5, 'y');
         assertNear(out[1], ref.mean, 1e-6, 'mean');
         assertNear(out[2], ref.variance, 1e-5, 'variance');
+        // The moving averages, in tfjs-layers' float32 arithmetic: moving - (moving - batch) * (1 - momentum).
+        const f = Math.fround;
+        const update = (m, batch) => m.map((v, c) => f(f(v) - f(f(f(v) - batch[c]) * f(1 - momentum))));
+        assert.deepEqual(Array.from(out[3]), update(movingMean, out[1]), 'moving mean');
+        assert.deepEqual(Array.from(out[4]), update(movingVariance, out[2]), 'moving variance');
         if (relu) assert.ok(out[0].some((v) => v === 0) && out[0].every((v) => v >= 0), 'ReLU applied');
       });
     }
@@ -145,9 +154,9 @@ describe('fused training batch norm (EmoBatchNormTrain)', function () {
       const all = (k) => Array.from({ length: k }, (_, i) => i);
       const expected = [finiteDifferences(loss, x, all(n)), finiteDifferences(loss, gamma, all(channels)), finiteDifferences(loss, beta, all(channels))];
       const f = (xt, g, b) => tf.sum(tf.mul(tf.tensor(w, shape), bnTrain(xt, g, b, eps, relu)[0]));
-      const { result: grads, counts } = countNative(['nnBatchNormTrainGradSums', 'nnBatchNormTrainGradInput'], () =>
+      const { result: grads, counts } = countNative(['nnBatchNormTrainGrad'], () =>
         tf.tidy(() => tf.grads(f)([tf.tensor(x, shape), tf.tensor1d(gamma), tf.tensor1d(beta)]).map((t) => Array.from(t.dataSync()))));
-      assert.deepEqual(counts, { nnBatchNormTrainGradSums: 1, nnBatchNormTrainGradInput: 1 }, 'one pass for the sums, one for the input gradient');
+      assert.deepEqual(counts, { nnBatchNormTrainGrad: 1 }, 'one kernel for all three gradients');
       ['x', 'gamma', 'beta'].forEach((name, i) => assertNear(grads[i], expected[i], 1e-4, `d loss / d ${name}`));
     });
   }
@@ -181,9 +190,12 @@ describe('fused training batch norm (EmoBatchNormTrain)', function () {
   });
 
   it('refuses inputs that do not fit', () => {
-    const x = new Float32Array(12), c = new Float32Array(3), y = new Float32Array(12);
-    assert.throws(() => native.nnBatchNormTrain(x, c, c, [4, 4], 1e-3, false, y, c, c), RangeError);
-    assert.throws(() => native.nnBatchNormTrain(x, c, c, [4, 3, 1], 1e-3, false, y, c, c), RangeError);
+    const x = new Float32Array(12), c = new Float32Array(3), y = new Float32Array(12), c4 = new Float32Array(4);
+    assert.throws(() => native.nnBatchNormTrain(x, c, c, c, c, [4, 4], 1e-3, false, 0.9, y, c, c, c, c), RangeError);
+    assert.throws(() => native.nnBatchNormTrain(x, c, c, c, c, [4, 3, 1], 1e-3, false, 0.9, y, c, c, c, c), RangeError);
+    assert.throws(() => native.nnBatchNormTrain(x, c, c, c4, c, [4, 3], 1e-3, false, 0.9, y, c, c, c, c), RangeError, 'moving mean of another length');
+    assert.throws(() => native.nnBatchNormTrain(x, c, c, c, c, [4, 3], 1e-3, false, NaN, y, c, c, c, c), /momentum/);
+    assert.throws(() => native.nnBatchNormTrainGrad(x, x, c, c, c, c, [4, 3], 1e-3, false, y, c, c4), RangeError);
     assert.throws(() => tf.tidy(() => bnTrain(tf.tensor1d([1, 2, 3], 'int32'), tf.ones([1]), tf.zeros([1]), 1e-3, false)), /float32/);
   });
 });

@@ -9,9 +9,10 @@
  * - {@link EmoConv2D}: the convolution and its bias as one FusedConv2D kernel
  *   with a gradient per input, so the model's input features get no backward
  *   pass (tfjs' fused conv2d computes the input gradient and throws it away).
- * - {@link EmoBatchNormalization}: batch statistics, normalisation and an
- *   optional ReLU in one kernel forward, two passes back (tfjs: about a dozen
- *   full-size kernels each way); moving averages updated exactly as tfjs does.
+ * - {@link EmoBatchNormalization}: batch statistics, normalisation, an
+ *   optional ReLU and the moving averages' update in one kernel forward, one
+ *   kernel (two passes) back (tfjs: about a dozen full-size kernels each way);
+ *   moving averages updated exactly as tfjs does.
  * - {@link EmoDropout}: the mask drawn natively from a counter-based hash of
  *   the seed instead of a JavaScript random-number loop over every element,
  *   and recomputed rather than stored for the backward pass.
@@ -105,8 +106,9 @@ interface BatchNormFields {
 
 /**
  * BatchNormalization with an optional fused ReLU. In training on the emo-native backend the batch
- * statistics, the normalisation and the ReLU are one kernel forward and two passes back; the moving
- * mean and variance are updated with the batch's mean and biased variance, as tfjs-layers does.
+ * statistics, the normalisation, the ReLU and the moving averages' update are one kernel forward
+ * (the moving mean and variance follow the batch's mean and biased variance, as tfjs-layers has
+ * them), and all three gradients one kernel back (two passes over the data).
  */
 export class EmoBatchNormalization extends BatchNormalizationBase {
   /** Serialised class name (model.json `class_name`). */
@@ -131,16 +133,13 @@ export class EmoBatchNormalization extends BatchNormalizationBase {
         const y = super.call(inputs, kwargs) as tf.Tensor;
         return relu ? tf.relu(y) : y;
       }
-      const [y, mean, variance] = tf.engine().runKernel(EMO_BATCH_NORM_TRAIN, { x, scale: f.gamma.read(), offset: f.beta.read() },
-        { epsilon: f.epsilon, relu } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-      // The same arithmetic as tfjs-layers' moving-average update: moving -= (moving - batch) * (1 - momentum).
-      const movingAverage = (variable: LayerVariable, value: tf.Tensor) =>
-        tf.tidy(() => {
-          const current = variable.read();
-          variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - f.momentum)));
-        });
-      movingAverage(f.movingMean, mean as tf.Tensor);
-      movingAverage(f.movingVariance, variance as tf.Tensor);
+      // The kernel also updates the moving averages, with tfjs-layers' arithmetic:
+      // moving - (moving - batch) * (1 - momentum).
+      const [y, , , movingMean, movingVariance] = tf.engine().runKernel(EMO_BATCH_NORM_TRAIN,
+        { x, scale: f.gamma.read(), offset: f.beta.read(), movingMean: f.movingMean.read(), movingVariance: f.movingVariance.read() },
+        { epsilon: f.epsilon, relu, momentum: f.momentum } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      f.movingMean.write(movingMean as tf.Tensor);
+      f.movingVariance.write(movingVariance as tf.Tensor);
       return y as tf.Tensor;
     });
   }

@@ -320,4 +320,26 @@ Status batchNormTrainGradInput(const BatchNormTrainShape& s, const float* x, con
   return Status::success();
 }
 
+Status batchNormTrainBackward(const BatchNormTrainShape& s, const float* x, const float* dy, const float* gamma,
+                              const float* beta, const float* mean, const float* variance, float* dx, float* dgamma,
+                              float* dbeta) {
+  std::vector<double> sums(2 * s.channels);
+  if (Status st = batchNormTrainGradSums(s, x, dy, gamma, beta, mean, variance, sums.data()); !st.ok()) return st;
+  if (Status st = batchNormTrainGradInput(s, x, dy, gamma, beta, mean, variance, sums.data(), dx); !st.ok()) return st;
+  for (size_t c = 0; c < s.channels; ++c) {
+    dbeta[c] = static_cast<float>(sums[c]);
+    dgamma[c] = static_cast<float>(sums[s.channels + c]);
+  }
+  return Status::success();
+}
+
+void batchNormMovingAverage(size_t n, double momentum, const float* moving, const float* batch, float* out) {
+  const float keep = static_cast<float>(1.0 - momentum);
+  for (size_t c = 0; c < n; ++c) {
+    const float difference = moving[c] - batch[c];
+    const float step = difference * keep;
+    out[c] = moving[c] - step;
+  }
+}
+
 }  // namespace emo::nn

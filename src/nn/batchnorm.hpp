@@ -59,4 +59,14 @@ Status batchNormTrainGradSums(const BatchNormTrainShape& s, const float* x, cons
 Status batchNormTrainGradInput(const BatchNormTrainShape& s, const float* x, const float* dy, const float* gamma,
                                const float* beta, const float* mean, const float* variance, const double* sums, float* dx);
 
+// Both backward passes in one call: the sums, then dx; dgamma and dbeta are the sums as float.
+Status batchNormTrainBackward(const BatchNormTrainShape& s, const float* x, const float* dy, const float* gamma,
+                              const float* beta, const float* mean, const float* variance, float* dx, float* dgamma,
+                              float* dbeta);
+
+// The moving-average update of tfjs-layers' BatchNormalization, in its float32 order of
+// operations: out = moving - (moving - batch) * float32(1 - momentum), for n channels.
+// `out` may alias `moving`.
+void batchNormMovingAverage(size_t n, double momentum, const float* moving, const float* batch, float* out);
+
 }  // namespace emo::nn

@@ -142,6 +142,17 @@ void testBatchNorm(size_t rows, size_t channels, bool relu) {
     CHECK(relativeError(dgamma, r.dgamma) < 1e-3, "dgamma, rows %zu channels %zu: %g", rows, channels, relativeError(dgamma, r.dgamma));
     CHECK(relativeError(o.dx, r.dx) < 1e-3, "dx, rows %zu channels %zu relu %d: %g", rows, channels, relu, relativeError(o.dx, r.dx));
   }
+  // The one-call backward gives what the two passes give.
+  {
+    std::vector<float> dx(rows * channels), dgamma(channels), dbeta(channels);
+    const Outputs& o = byThreads.back();
+    CHECK(emo::nn::batchNormTrainBackward(s, x.data(), dy.data(), gamma.data(), beta.data(), o.mean.data(), o.variance.data(), dx.data(),
+                                          dgamma.data(), dbeta.data()).ok(), "backward failed");
+    bool same = dx == o.dx;
+    for (size_t c = 0; c < channels; ++c)
+      same = same && dbeta[c] == static_cast<float>(o.sums[c]) && dgamma[c] == static_cast<float>(o.sums[channels + c]);
+    CHECK(same, "batchNormTrainBackward differs from its two passes, rows %zu channels %zu", rows, channels);
+  }
   // The chunked reductions do not depend on the thread count.
   CHECK(byThreads[0].sums == byThreads[1].sums && byThreads[0].mean == byThreads[1].mean && byThreads[0].dx == byThreads[1].dx,
         "1 and 2 threads differ, rows %zu channels %zu", rows, channels);
@@ -159,6 +170,22 @@ void testBatchNormRefuses() {
   CHECK(!emo::nn::batchNormTrainForward(s, v, v, v, out, stat, stat).ok(), "epsilon 0 accepted");
   s.epsilon = NAN;
   CHECK(!emo::nn::batchNormTrainForward(s, v, v, v, out, stat, stat).ok(), "epsilon NaN accepted");
+}
+
+void testMovingAverage() {
+  const auto moving = uniform(37, 5, -2.0, 2.0), batch = uniform(37, 6, -2.0, 2.0);
+  std::vector<float> out(37), inPlace = moving;
+  emo::nn::batchNormMovingAverage(37, 0.9, moving.data(), batch.data(), out.data());
+  emo::nn::batchNormMovingAverage(37, 0.9, inPlace.data(), batch.data(), inPlace.data());
+  // tfjs-layers' float32 steps: moving - (moving - batch) * float32(1 - momentum).
+  const float keep = static_cast<float>(1.0 - 0.9);
+  bool exact = true;
+  for (size_t c = 0; c < 37; ++c) {
+    const float difference = moving[c] - batch[c];
+    const float step = difference * keep;
+    exact = exact && out[c] == moving[c] - step && inPlace[c] == out[c];
+  }
+  CHECK(exact, "moving average differs from tfjs-layers' arithmetic");
 }
 
 // ------------------------------------------------------------------ dropout
@@ -232,6 +259,7 @@ int main() {
     for (size_t rows : {1, 15, 17, 1031, 4099})
       for (bool relu : {false, true}) testBatchNorm(rows, channels, relu);
   testBatchNormRefuses();
+  testMovingAverage();
   for (size_t n : {1, 100, 70001}) testDropout(n, 0.3f, static_cast<uint32_t>(n) * 2654435761U);
   testDropout(50000, 0.f, 7);
   testDropoutRefuses();

@@ -13,15 +13,14 @@ export const EMO_SQUARE_GRAD = 'EmoSquareGrad';
 
 /**
  * Training-mode batch normalisation over the last axis in one kernel, used by
- * EmoBatchNormalization: inputs x, scale (gamma), offset (beta); attrs
- * epsilon and relu (apply max(0, .) in the same pass); outputs y and the
- * batch's mean and (biased) variance.
+ * EmoBatchNormalization: inputs x, scale (gamma), offset (beta), movingMean,
+ * movingVariance; attrs epsilon, relu (apply max(0, .) in the same pass) and
+ * momentum; outputs y, the batch's mean and (biased) variance, and the moving
+ * mean and variance updated with them as tfjs-layers updates them.
  */
 export const EMO_BATCH_NORM_TRAIN = 'EmoBatchNormTrain';
-/** Its first backward pass: [2, channels] sums, sum(g) then sum(g * xhat) (beta's and gamma's gradients). */
-export const EMO_BATCH_NORM_TRAIN_GRAD_SUMS = 'EmoBatchNormTrainGradSums';
-/** Its second backward pass: the gradient with respect to x. */
-export const EMO_BATCH_NORM_TRAIN_GRAD_INPUT = 'EmoBatchNormTrainGradInput';
+/** Its gradient in one kernel (two passes over the data): inputs x, dy, scale, offset, mean, variance; outputs dx, dscale, doffset. */
+export const EMO_BATCH_NORM_TRAIN_GRAD = 'EmoBatchNormTrainGrad';
 /** Inverted dropout with a counter-based mask (attrs rate, seed); its gradient is itself applied to dy. */
 export const EMO_DROPOUT = 'EmoDropout';
 /**

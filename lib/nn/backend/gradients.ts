@@ -6,8 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { native } from '../../native';
 import {
   EMO_BATCH_NORM_TRAIN,
-  EMO_BATCH_NORM_TRAIN_GRAD_INPUT,
-  EMO_BATCH_NORM_TRAIN_GRAD_SUMS,
+  EMO_BATCH_NORM_TRAIN_GRAD,
   EMO_DROPOUT,
   EMO_RELU_GRAD,
   EMO_SQUARE_GRAD,
@@ -130,19 +129,20 @@ const OWN_GRADIENTS: tf.GradConfig[] = [
   {
     kernelName: EMO_BATCH_NORM_TRAIN,
     inputsToSave: ['x', 'scale', 'offset'],
-    outputsToSave: [false, true, true],
+    outputsToSave: [false, true, true, false, false],
     gradFunc: (dys, saved, attrs) => {
-      // Only y carries a gradient: the batch mean and variance feed the moving averages, off the tape.
+      // Only y carries a gradient: the batch mean and variance feed the moving averages, which
+      // are not trained. One kernel computes all three gradients (they share the first pass).
       const dy = Array.isArray(dys) ? dys[0] : dys;
       const [x, scale, offset, mean, variance] = saved;
-      const inputs = { x, dy, scale, offset, mean, variance };
-      // Needed by every input's gradient, so taken now (outside the per-input tidies); [2, channels].
-      const sums = tf.engine().runKernel(EMO_BATCH_NORM_TRAIN_GRAD_SUMS, inputs, attrs) as tf.Tensor2D;
-      const channels = sums.shape[1];
+      const [dx, dscale, doffset] = tf.engine().runKernel(EMO_BATCH_NORM_TRAIN_GRAD, { x, dy, scale, offset, mean, variance }, attrs) as tf.Tensor[];
       return {
-        x: () => tf.engine().runKernel(EMO_BATCH_NORM_TRAIN_GRAD_INPUT, { ...inputs, sums }, attrs) as tf.Tensor,
-        scale: () => tf.reshape(tf.slice(sums, [1, 0], [1, channels]), [channels]),
-        offset: () => tf.reshape(tf.slice(sums, [0, 0], [1, channels]), [channels]),
+        x: () => dx as tf.Tensor,
+        scale: () => dscale as tf.Tensor,
+        offset: () => doffset as tf.Tensor,
+        // The moving statistics only receive the batch's: no gradient flows back into them.
+        movingMean: () => tf.zerosLike(dscale as tf.Tensor),
+        movingVariance: () => tf.zerosLike(dscale as tf.Tensor),
       };
     },
   },

@@ -9,8 +9,7 @@ import {
   discard,
   EMO_ADAM,
   EMO_BATCH_NORM_TRAIN,
-  EMO_BATCH_NORM_TRAIN_GRAD_INPUT,
-  EMO_BATCH_NORM_TRAIN_GRAD_SUMS,
+  EMO_BATCH_NORM_TRAIN_GRAD,
   EMO_DROPOUT,
   EMO_RELU_GRAD,
   EMO_SQUARE_GRAD,
@@ -416,6 +415,8 @@ function fusedGrad(name: string, op: number): Kernel {
 export interface BatchNormTrainAttrs {
   epsilon: number;
   relu: boolean;
+  /** The moving averages' momentum (forward kernel only). */
+  momentum?: number;
 }
 
 /**
@@ -436,34 +437,26 @@ function batchNormInputs(name: string, args: KernelArgs, names: string[]): { val
 
 const batchNormTrain: Kernel = (args) => {
   const backend = args.backend as EmoNativeBackend;
-  const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
-  const { values: [x, scale, offset], dims } = batchNormInputs(EMO_BATCH_NORM_TRAIN, args, ['x', 'scale', 'offset']);
+  const { epsilon, relu, momentum } = args.attrs as unknown as BatchNormTrainAttrs;
+  const { values: [x, scale, offset, movingMean, movingVariance], dims } =
+    batchNormInputs(EMO_BATCH_NORM_TRAIN, args, ['x', 'scale', 'offset', 'movingMean', 'movingVariance']);
   const xInfo = required(args, 'x');
   const y = allocFloats(x.length);
-  const mean = new Float32Array(dims[1]), variance = new Float32Array(dims[1]);
-  native.nnBatchNormTrain(x, scale, offset, dims, epsilon, relu, y, mean, variance);
-  return [output(backend, xInfo.shape.slice(), y), output(backend, [dims[1]], mean), output(backend, [dims[1]], variance)];
+  const C = dims[1];
+  const [mean, variance, newMean, newVariance] = [0, 1, 2, 3].map(() => new Float32Array(C)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  native.nnBatchNormTrain(x, scale, offset, movingMean, movingVariance, dims, epsilon, relu, momentum ?? NaN, y, mean, variance, newMean, newVariance);
+  return [output(backend, xInfo.shape.slice(), y), ...[mean, variance, newMean, newVariance].map((v) => output(backend, [C], v))];
 };
 
-const BN_GRAD_INPUTS = ['x', 'dy', 'scale', 'offset', 'mean', 'variance'];
-
-const batchNormTrainGradSums: Kernel = (args) => {
+const batchNormTrainGrad: Kernel = (args) => {
   const backend = args.backend as EmoNativeBackend;
   const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
-  const { values: [x, dy, scale, offset, mean, variance], dims } = batchNormInputs(EMO_BATCH_NORM_TRAIN_GRAD_SUMS, args, BN_GRAD_INPUTS);
-  const sums = new Float32Array(2 * dims[1]);
-  native.nnBatchNormTrainGradSums(x, dy, scale, offset, mean, variance, dims, epsilon, relu, sums);
-  return output(backend, [2, dims[1]], sums);
-};
-
-const batchNormTrainGradInput: Kernel = (args) => {
-  const backend = args.backend as EmoNativeBackend;
-  const { epsilon, relu } = args.attrs as unknown as BatchNormTrainAttrs;
-  const { values: [x, dy, scale, offset, mean, variance, sums], dims } =
-    batchNormInputs(EMO_BATCH_NORM_TRAIN_GRAD_INPUT, args, [...BN_GRAD_INPUTS, 'sums']);
+  const { values: [x, dy, scale, offset, mean, variance], dims } =
+    batchNormInputs(EMO_BATCH_NORM_TRAIN_GRAD, args, ['x', 'dy', 'scale', 'offset', 'mean', 'variance']);
   const dx = allocFloats(x.length);
-  native.nnBatchNormTrainGradInput(x, dy, scale, offset, mean, variance, sums, dims, epsilon, relu, dx);
-  return output(backend, required(args, 'x').shape.slice(), dx);
+  const dscale = new Float32Array(dims[1]), doffset = new Float32Array(dims[1]);
+  native.nnBatchNormTrainGrad(x, dy, scale, offset, mean, variance, dims, epsilon, relu, dx, dscale, doffset);
+  return [output(backend, required(args, 'x').shape.slice(), dx), output(backend, [dims[1]], dscale), output(backend, [dims[1]], doffset)];
 };
 
 /** Attributes of {@link EMO_DROPOUT}: the rate in [0, 1) and an unsigned 32-bit seed. */
@@ -531,8 +524,7 @@ export const NATIVE_KERNELS: ReadonlyMap<string, Kernel> = new Map<string, Kerne
   [EMO_RELU_GRAD, fusedGrad(EMO_RELU_GRAD, 7)],
   [EMO_SQUARE_GRAD, fusedGrad(EMO_SQUARE_GRAD, 8)],
   [EMO_BATCH_NORM_TRAIN, batchNormTrain],
-  [EMO_BATCH_NORM_TRAIN_GRAD_SUMS, batchNormTrainGradSums],
-  [EMO_BATCH_NORM_TRAIN_GRAD_INPUT, batchNormTrainGradInput],
+  [EMO_BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad],
   [EMO_DROPOUT, dropout],
   [EMO_ADAM, adam],
 ]);
