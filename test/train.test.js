@@ -79,6 +79,18 @@ describe('emo train / emo evaluate', function () {
     const accuracy = Number(/accuracy\s+([\d.]+)%/.exec(e.stdout)[1]) / 100;
     assert.ok(Math.abs(accuracy - metrics.metrics.test.accuracy) < 1e-3, `evaluate ${accuracy} vs train's ${metrics.metrics.test.accuracy}`);
     assert.ok(fs.existsSync(path.join(out, 'confusion-test.png')));
+
+    // Recording conditions: each scored, then a table; clean is the plain evaluation.
+    const c = run(['evaluate', out, corpus, '--condition', 'clean,gain-20,pink-10']);
+    assert.equal(c.status, 0, c.stderr);
+    const table = /conditions \(test split\)[^\n]*\n((?:  .*\n?)+)/.exec(c.stdout);
+    assert.ok(table, c.stdout);
+    const rows = table[1].trim().split('\n').map((l) => l.trim().split(/\s+/));
+    assert.deepEqual(rows.map((r) => r[0]), ['clean', 'gain-20', 'pink-10']);
+    assert.equal(Number(rows[0][1].replace('%', '')) / 100, Number(accuracy.toFixed(3)), 'clean is the plain evaluation');
+    assert.ok(fs.existsSync(path.join(out, 'confusion-test-pink-10.png')));
+    assert.equal(run(['evaluate', out, corpus, '--condition', 'underwater']).status, 2);
+    assert.equal(run(['evaluate', out, corpus, '--condition', 'all', '--predictions', path.join(tmp, 'p.jsonl')]).status, 2);
   });
 
   it('exports the briefly trained run to ONNX, parity-checked on its validation clips; evaluate gives the same metrics from the .onnx', () => {

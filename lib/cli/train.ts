@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { EMOTIONS, indexRavdess, splitByActor, type SplitOptions } from '../data';
+import { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, monoOf, type Condition } from '../data/conditions';
 import { EmoError } from '../errors';
 import { melChunksBatch, type MelChunks } from '../features';
 import { stackClips } from '../export';
@@ -35,7 +36,7 @@ does; --weight-decay adds PyTorch's weight_decay (L2) to either optimizer.
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
-                    [--predictions FILE.jsonl]
+                    [--predictions FILE.jsonl] [--condition LIST|all]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
@@ -43,7 +44,13 @@ run was trained with (for an .onnx file: the split its emo.training metadata rec
 --split all: every clip), and writes confusion-<split>.png beside the model. An .onnx
 file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the same
 metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
-"probabilities": [8, in label order]}.`;
+"probabilities": [8, in label order]}.
+
+--condition scores the clips as a recording condition delivers them (comma-separated, or
+all; default clean), each with its metrics and confusion-<split>-<condition>.png, then a
+table with the change in UAR from clean:
+${CONDITIONS.map((c) => `  ${c.padEnd(10)} ${CONDITION_DESCRIPTIONS[c]}`).join('\n')}
+telephone and reverb need sox, mp3-64 and opus-16 ffmpeg.`;
 
 export function pct(x: number): string {
   return Number.isNaN(x) ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`;
@@ -208,10 +215,48 @@ async function onnxPredictor(file: string): Promise<{ predictor: Predictor; spli
 // Clips per forward pass: large enough to amortise a run, small enough to keep memory flat.
 const EVALUATE_BATCH = 32;
 
+/** A clip of the evaluated split as read for one condition: its entry, and its bytes or why they failed. */
+type EvaluatedEntry = ReturnType<typeof indexRavdess>['entries'][number];
+
+/** The WAV bytes of each clip under `condition` (2 at a time: sox and ffmpeg run as child processes). */
+async function conditioned(group: EvaluatedEntry[], all: EvaluatedEntry[], condition: Condition): Promise<Array<Uint8Array | EmoError>> {
+  const results: Array<Uint8Array | EmoError> = new Array(group.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < group.length) {
+      const i = next++;
+      const entry = group[i] as EvaluatedEntry;
+      try {
+        const bytes = fs.readFileSync(entry.path);
+        if (condition === 'clean') {
+          results[i] = bytes;
+          continue;
+        }
+        // Babble: clips of six other actors of the split, the same ones for every run.
+        const others = condition === 'babble-10' ? all.filter((e) => e.actor !== entry.actor).filter((_, k, list) => k % Math.max(1, Math.floor(list.length / 6)) === 0).slice(0, 6) : [];
+        const babble = others.map((e) => monoOf(fs.readFileSync(e.path)).samples);
+        results[i] = await applyCondition(bytes, condition, { key: path.basename(entry.path), babble });
+      } catch (error) {
+        results[i] = error instanceof EmoError ? error : new EmoError(`cannot read the clip: ${(error as Error).message}`, 'ERR_FILE_READ');
+      }
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  return results;
+}
+
+function parseConditions(text: string | undefined): Condition[] {
+  if (text === undefined) return ['clean'];
+  if (text === 'all') return [...CONDITIONS];
+  const list = text.split(',').map((c) => c.trim());
+  for (const c of list) if (!(CONDITIONS as readonly string[]).includes(c)) throw new UsageError(`--condition: unknown '${c}'; choose from ${CONDITIONS.join(', ')}, or all`, EVALUATE_USAGE);
+  return list as Condition[];
+}
+
 export async function runEvaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
-    { split: { type: 'string' }, predictions: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     EVALUATE_USAGE,
   );
   if (values.help) {
@@ -222,6 +267,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const [given, dir] = positionals as [string, string];
   const which = values.split ?? 'test';
   if (!['test', 'val', 'train', 'all'].includes(which)) throw new UsageError(`--split must be test, val, train or all, not '${which}'`, EVALUATE_USAGE);
+  const conditions = parseConditions(values.condition);
+  if (conditions.length > 1 && values.predictions !== undefined) throw new UsageError('--predictions takes one condition at a time', EVALUATE_USAGE);
 
   let predictor: Predictor;
   let splitOptions: SplitOptions;
@@ -240,53 +287,67 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     const { entries, skipped } = indexRavdess(dir);
     const chosen = which === 'all' ? entries : splitByActor(entries, splitOptions)[which as 'test' | 'val' | 'train'];
     if (chosen.length === 0) throw new EmoError(`no clips of the ${which} split in ${dir}`, 'ERR_DATASET_EMPTY');
-    const truth: number[] = [];
-    const predicted: number[] = [];
-    const lines: string[] = [];
-    let failed = 0;
-    const bar = new ProgressBar(chosen.length, 'evaluate', { unit: 'clips' });
-    for (let i = 0; i < chosen.length; i += EVALUATE_BATCH) {
-      const group = chosen.slice(i, i + EVALUATE_BATCH);
-      const results = await melChunksBatch(
-        group.map((e) => fs.readFileSync(e.path)),
-        { errors: 'return' },
-      );
-      const good: Array<{ entry: (typeof group)[number]; clip: MelChunks }> = [];
-      results.forEach((r, j) => {
-        const entry = group[j] as (typeof group)[number];
-        if (r instanceof EmoError) {
-          failed++;
+    const table: Array<{ condition: Condition; metrics: ClassificationMetrics; failed: number }> = [];
+    let anyFailed = false;
+    for (const condition of conditions) {
+      const truth: number[] = [];
+      const predicted: number[] = [];
+      const lines: string[] = [];
+      let failed = 0;
+      const bar = new ProgressBar(chosen.length, conditions.length > 1 || condition !== 'clean' ? `evaluate ${condition}` : 'evaluate', { unit: 'clips' });
+      for (let i = 0; i < chosen.length; i += EVALUATE_BATCH) {
+        const group = chosen.slice(i, i + EVALUATE_BATCH);
+        const bytes = await conditioned(group, chosen, condition);
+        const readable = bytes.map((b) => (b instanceof EmoError ? new Uint8Array(0) : b));
+        const results = await melChunksBatch(readable, { errors: 'return' });
+        const good: Array<{ entry: EvaluatedEntry; clip: MelChunks }> = [];
+        results.forEach((r, j) => {
+          const entry = group[j] as EvaluatedEntry;
+          const problem = bytes[j] instanceof EmoError ? (bytes[j] as EmoError) : r instanceof EmoError ? r : null;
+          if (problem !== null) {
+            failed++;
+            bar.tick();
+            bar.log(`error: ${entry.path}: ${problem.message} (${problem.code})`);
+          } else good.push({ entry, clip: r as MelChunks });
+        });
+        if (good.length === 0) continue;
+        const probs = await predictor.predict(good.map((g) => g.clip));
+        const classes = EMOTIONS.length;
+        good.forEach(({ entry }, j) => {
+          const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
+          let best = 0;
+          for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
+          truth.push(entry.emotionId);
+          predicted.push(best);
+          if (values.predictions !== undefined) {
+            lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
+          }
           bar.tick();
-          bar.log(`error: ${entry.path}: ${r.message} (${r.code})`);
-        } else good.push({ entry, clip: r });
-      });
-      if (good.length === 0) continue;
-      const probs = await predictor.predict(good.map((g) => g.clip));
-      const classes = EMOTIONS.length;
-      good.forEach(({ entry }, j) => {
-        const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
-        let best = 0;
-        for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
-        truth.push(entry.emotionId);
-        predicted.push(best);
-        if (values.predictions !== undefined) {
-          lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
-        }
-        bar.tick();
-      });
+        });
+      }
+      bar.finish();
+      const metrics = classificationMetrics(truth, predicted, EMOTIONS);
+      const name = condition === 'clean' ? which : `${which}, ${condition}`;
+      printMetrics(name, metrics);
+      if (failed > 0) process.stdout.write(`${failed} clips failed\n`);
+      anyFailed ||= failed > 0;
+      table.push({ condition, metrics, failed });
+      if (values.predictions !== undefined) {
+        writeFileAtomic(values.predictions, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+        process.stdout.write(`predictions: ${values.predictions}\n`);
+      }
+      const png = path.join(pngDir, condition === 'clean' ? `confusion-${which}.png` : `confusion-${which}-${condition}.png`);
+      writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${name} of ${path.basename(path.resolve(dir))}` }));
+      process.stdout.write(`confusion matrix: ${png}\n`);
     }
-    bar.finish();
-    const metrics = classificationMetrics(truth, predicted, EMOTIONS);
-    printMetrics(which, metrics);
-    if (failed > 0 || skipped.length > 0) process.stdout.write(`${failed} clips failed; ${skipped.length} .wav files were not RAVDESS speech clips\n`);
-    if (values.predictions !== undefined) {
-      writeFileAtomic(values.predictions, lines.length > 0 ? `${lines.join('\n')}\n` : '');
-      process.stdout.write(`predictions: ${values.predictions}\n`);
+    if (skipped.length > 0) process.stdout.write(`${skipped.length} .wav files were not RAVDESS speech clips\n`);
+    if (table.length > 1) {
+      const clean = table.find((t) => t.condition === 'clean')?.metrics.uar;
+      const rows = table.map((t) => `  ${t.condition.padEnd(10)} ${pct(t.metrics.accuracy)}   ${pct(t.metrics.uar)}  ${pct(t.metrics.macroF1)}` +
+        `${clean === undefined || t.condition === 'clean' ? '' : `   ${((t.metrics.uar - clean) * 100).toFixed(1).padStart(6)}`}${t.failed ? `   ${t.failed} failed` : ''}`);
+      process.stdout.write(`conditions (${which} split): accuracy, UAR, macro-F1${clean === undefined ? '' : ', UAR change from clean (points)'}\n${rows.join('\n')}\n`);
     }
-    const png = path.join(pngDir, `confusion-${which}.png`);
-    writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${which} split of ${path.basename(path.resolve(dir))}` }));
-    process.stdout.write(`confusion matrix: ${png}\n`);
-    return failed > 0 ? 1 : 0;
+    return anyFailed ? 1 : 0;
   } finally {
     await predictor.close();
   }

@@ -1,8 +1,10 @@
 /**
- * Data: RAVDESS indexing, corpus manifests, speaker-independent splits, and the feature cache.
+ * Data: RAVDESS indexing, corpus manifests, speaker-independent splits, the feature cache, and
+ * recording conditions for robustness tests.
  * @packageDocumentation
  */
 export { EMOTIONS, indexRavdess, parseRavdessName, type Emotion, type RavdessEntry, type RavdessIndex, type SkippedFile } from './ravdess';
+export { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, type Condition, type ConditionOptions } from './conditions';
 export { BUNDLED_MANIFESTS, checkCorpus, readManifest, type CorpusCheck, type CorpusDifference, type CorpusManifest, type ManifestEntry } from './manifest';
 export { formatActors, splitByActor, type Split, type SplitOptions } from './splits';
 export {
