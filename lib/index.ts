@@ -27,7 +27,9 @@ export * as dataset from './data';
 export * as synth from './data/synth';
 export {
   BUNDLED_MODEL,
+  BUNDLED_MODELS,
   Classifier,
+  DEFAULT_MODEL_NAME,
   loadClassifier,
   type ClassifierOptions,
   type ClassifyFailure,

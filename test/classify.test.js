@@ -204,6 +204,14 @@ describe('emo classify', function () {
     assert.equal(jsonl(out).length, 48);
   });
 
+  it('takes a bundled model by name: --model synth', () => {
+    const r = spawnSync(process.execPath, [cli, 'classify', path.join(mixed, 'good1.wav'), '--model', 'synth', '--format', 'jsonl'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const row = JSON.parse(r.stdout);
+    const d = spawnSync(process.execPath, [cli, 'classify', path.join(mixed, 'good1.wav'), '--format', 'jsonl'], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(d.stdout).probabilities, row.probabilities, 'the default model is synth');
+  });
+
   it('prints a table for people, and checks its command line (exit 2)', () => {
     const r = run([path.join(mixed, 'good1.wav'), path.join(mixed, 'long.wav'), '--format', 'table']);
     assert.equal(r.status, 0, r.stderr);

@@ -261,6 +261,18 @@ describe('inference: loadClassifier', function () {
     }
   });
 
+  it('loads a bundled model by name; a file of that name is reached by its path', async () => {
+    assert.deepEqual(Object.keys(emo.BUNDLED_MODELS), ['synth']);
+    assert.equal(emo.BUNDLED_MODELS[emo.DEFAULT_MODEL_NAME], emo.BUNDLED_MODEL);
+    const byName = await emo.loadClassifier('synth');
+    const byPath = await emo.loadClassifier(emo.BUNDLED_MODELS.synth);
+    const clip = wavOf(voice(3.6, 48000, 3), 48000);
+    assert.deepEqual((await byName.classify(clip)).probabilities, (await byPath.classify(clip)).probabilities);
+    await Promise.all([byName.close(), byPath.close()]);
+    // './synth' is a path: there is no such file here.
+    await assert.rejects(emo.loadClassifier('./synth'), (e) => e.code === 'ERR_FILE_READ' || e.code === 'ERR_MODEL_INVALID');
+  });
+
   it('loads the bundled model when none is given, or says that none is bundled', async () => {
     if (fs.existsSync(emo.BUNDLED_MODEL)) {
       const bundled = await emo.loadClassifier();

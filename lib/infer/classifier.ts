@@ -97,8 +97,31 @@ const PROVIDERS: readonly Provider[] = ['cpu', 'cuda', 'auto'];
 // See Classifier.runClips.
 const CPU_RUN_CLIPS = 4;
 
-/** The path of the model shipped in the package's `models/` folder. */
-export const BUNDLED_MODEL = path.join(__dirname, '..', '..', 'models', 'emo-synth.onnx');
+/**
+ * The models shipped in the package's `models/` folder, by name: `loadClassifier('synth')`,
+ * `emo classify --model synth`. A model argument that is exactly one of these names means that
+ * model; a file of that name is reached by a path (`./synth`).
+ */
+export const BUNDLED_MODELS: Readonly<Record<string, string>> = Object.freeze({
+  synth: path.join(__dirname, '..', '..', 'models', 'emo-synth.onnx'),
+});
+
+/** The name of the model used when none is given. */
+export const DEFAULT_MODEL_NAME = 'synth';
+
+/** The path of the model used when none is given (in the package's `models/` folder). */
+export const BUNDLED_MODEL = BUNDLED_MODELS[DEFAULT_MODEL_NAME] as string;
+
+/** A model argument with bundled names resolved to their paths (undefined: the default model). */
+export function resolveModel(model: string | Uint8Array | undefined): string | Uint8Array {
+  const name = model ?? DEFAULT_MODEL_NAME;
+  if (typeof name !== 'string' || !Object.hasOwn(BUNDLED_MODELS, name)) return name;
+  const file = BUNDLED_MODELS[name] as string;
+  if (!fs.existsSync(file)) {
+    throw new EmoError(`the bundled model '${name}' (${path.basename(file)}) is missing from this copy of emo-native: pass the path of an .onnx file made with \`emo train\` and \`emo export\``, 'ERR_MODEL_NOT_BUNDLED');
+  }
+  return file;
+}
 
 function cudaProviderInstalled(): boolean {
   const ortDir = path.dirname(require.resolve('onnxruntime-node/package.json'));
@@ -339,9 +362,11 @@ function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', thr
 /**
  * Loads an exported emotion model into onnxruntime-node.
  *
- * @param model - path of an `.onnx` file from `emo export`, or its bytes. Omitted: the model
- *   bundled in the package's `models/` folder.
- * @throws {@link EmoError} `ERR_MODEL_NOT_BUNDLED` (no model given and none bundled),
+ * @param model - path of an `.onnx` file from `emo export`, its bytes, or the name of a model in
+ *   the package's `models/` folder ({@link BUNDLED_MODELS}: `'synth'`). Omitted: the default
+ *   bundled model ({@link DEFAULT_MODEL_NAME}).
+ * @throws {@link EmoError} `ERR_MODEL_NOT_BUNDLED` (a bundled model asked for, by name or by
+ *   default, is missing from this copy),
  *   `ERR_MODEL_INVALID`, `ERR_MODEL_FEATURES_MISMATCH`, `ERR_FILE_READ`,
  *   `ERR_PROVIDER_UNAVAILABLE` (CUDA asked for but not installed or not working);
  *   RangeError for an unknown provider or a bad number.
@@ -357,13 +382,7 @@ export async function loadClassifier(model?: string | Uint8Array, options: Class
   if (!PROVIDERS.includes(provider)) throw invalidRange('options.provider', `one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')}`, provider);
   const threads = o.threads === undefined ? undefined : checkInteger('options.threads', o.threads, 1, 1024);
   const batchSize = o.batchSize === undefined ? 32 : checkInteger('options.batchSize', o.batchSize, 1, 4096);
-  let source = model;
-  if (source === undefined) {
-    if (!fs.existsSync(BUNDLED_MODEL)) {
-      throw new EmoError('no model is bundled with this version of emo-native: pass the path of an .onnx file made with `emo train` and `emo export`', 'ERR_MODEL_NOT_BUNDLED');
-    }
-    source = BUNDLED_MODEL;
-  }
+  const source = resolveModel(model);
   if (provider === 'cpu') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
   if (!cudaProviderInstalled()) {
     if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
