@@ -130,6 +130,16 @@ describe('emo train / emo evaluate', function () {
     });
     assert.equal(a.find((r) => r.file.endsWith('03-01-03-01-01-01-01.wav')).truth, 'happy');
 
+    // --protocol windows labels a clip as emo classify does: its labels are classify's, clip for clip.
+    const windows = run(['evaluate', file, corpus, '--split', 'all', '--protocol', 'windows', '--predictions', path.join(tmp, 'windows.jsonl')]);
+    assert.equal(windows.status, 1, windows.stderr); // the corrupt clip
+    const classified = spawnSync(process.execPath, [cli, 'classify', corpus, '--model', file, '--format', 'jsonl'], { encoding: 'utf8' });
+    const byFile = Object.fromEntries(classified.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.file, r]));
+    const w = rows('windows.jsonl');
+    assert.equal(w.length, 48);
+    for (const row of w) assert.equal(row.predicted, byFile[row.file].label, row.file);
+    assert.equal(run(['evaluate', out, corpus, '--protocol', 'windows']).status, 2, 'windows needs an .onnx file');
+
     // Options are checked; an unknown opset is a usage error.
     assert.equal(run(['export', out, '--opset', '9']).status, 2);
     assert.equal(run(['export', path.join(tmp, 'nowhere')]).status, 1);

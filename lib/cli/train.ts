@@ -7,6 +7,7 @@ import { EmoError } from '../errors';
 import { melChunksBatch, type MelChunks } from '../features';
 import { stackClips } from '../export';
 import { openOnnxModel } from '../infer/onnx-model';
+import { loadClassifier, type Classifier } from '../infer/classifier';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
 import { classificationMetrics, trainModel, type ClassificationMetrics, type FoldRecipe, type Normalisation, type TrainProgress } from '../train';
@@ -36,7 +37,7 @@ does; --weight-decay adds PyTorch's weight_decay (L2) to either optimizer.
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
-                    [--predictions FILE.jsonl] [--condition LIST|all]
+                    [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
@@ -45,6 +46,10 @@ run was trained with (for an .onnx file: the split its emo.training metadata rec
 file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the same
 metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
 "probabilities": [8, in label order]}.
+
+--protocol windows labels each clip as emo classify labels a clip longer than 3.5 s: the
+mean of the probabilities of 3-s windows every 1.5 s from 0.5 s on (.onnx models only);
+the default, offset, scores the 3 s after the first 0.5 s, as training does.
 
 --condition scores the clips as a recording condition delivers them (comma-separated, or
 all; default clean), each with its metrics and confusion-<split>-<condition>.png, then a
@@ -177,6 +182,8 @@ export async function runTrain(argv: string[]): Promise<number> {
 /** A trained model behind one interface: class probabilities (n × labels, row-major) of raw melChunks features. */
 interface Predictor {
   predict(clips: MelChunks[]): Promise<Float32Array>;
+  /** The probabilities of a whole clip as emo classify labels it: the mean over its windows (.onnx models only). */
+  predictWindows?(wav: Uint8Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -201,13 +208,22 @@ async function tfjsPredictor(modelDir: string, norm: Normalisation): Promise<Pre
 async function onnxPredictor(file: string): Promise<{ predictor: Predictor; splitOptions: SplitOptions }> {
   const model = await openOnnxModel(file);
   const recorded = model.metadata.training.splitOptions;
+  let classifier: Classifier | undefined;
   return {
     splitOptions: recorded !== null && typeof recorded === 'object' ? (recorded as SplitOptions) : {},
     predictor: {
       async predict(clips) {
         return (await model.run(stackClips(clips), clips.length)).probabilities;
       },
-      close: () => model.close(),
+      async predictWindows(wav) {
+        classifier ??= await loadClassifier(file);
+        const { probabilities } = await classifier.timeline(wav);
+        return Float32Array.from(EMOTIONS, (label) => probabilities[label] as number);
+      },
+      close: async () => {
+        await classifier?.close();
+        await model.close();
+      },
     },
   };
 }
@@ -256,7 +272,7 @@ function parseConditions(text: string | undefined): Condition[] {
 export async function runEvaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
-    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, protocol: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     EVALUATE_USAGE,
   );
   if (values.help) {
@@ -268,6 +284,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const which = values.split ?? 'test';
   if (!['test', 'val', 'train', 'all'].includes(which)) throw new UsageError(`--split must be test, val, train or all, not '${which}'`, EVALUATE_USAGE);
   const conditions = parseConditions(values.condition);
+  const protocol = values.protocol ?? 'offset';
+  if (protocol !== 'offset' && protocol !== 'windows') throw new UsageError(`--protocol must be offset or windows, not '${protocol}'`, EVALUATE_USAGE);
+  if (protocol === 'windows' && !/\.onnx$/i.test(given)) throw new UsageError('--protocol windows needs an .onnx model (emo export)', EVALUATE_USAGE);
   if (conditions.length > 1 && values.predictions !== undefined) throw new UsageError('--predictions takes one condition at a time', EVALUATE_USAGE);
 
   let predictor: Predictor;
@@ -311,7 +330,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
           } else good.push({ entry, clip: r as MelChunks });
         });
         if (good.length === 0) continue;
-        const probs = await predictor.predict(good.map((g) => g.clip));
+        let probs: Float32Array;
+        if (protocol === 'windows') {
+          // The whole clip, labelled as emo classify labels it (features recomputed per window).
+          probs = new Float32Array(good.length * EMOTIONS.length);
+          for (const [j, g] of good.entries()) probs.set(await (predictor.predictWindows as (wav: Uint8Array) => Promise<Float32Array>)(bytes[group.indexOf(g.entry)] as Uint8Array), j * EMOTIONS.length);
+        } else probs = await predictor.predict(good.map((g) => g.clip));
         const classes = EMOTIONS.length;
         good.forEach(({ entry }, j) => {
           const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
