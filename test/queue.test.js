@@ -138,8 +138,9 @@ describe('scale-out: emo classify --redis and emo worker', function () {
       await until(() => /taking jobs/.test(a.stderr) && /taking jobs/.test(b.stderr), 60, 'the workers to start');
       const out = path.join(tmp, 'two-workers.jsonl');
       const producer = emo(['classify', corpus, '--redis', redis.url, '--queue', queue, '--out', out]);
-      // The worker reports a job just before it hands its rows back: killed then, the job is unfinished.
-      await until(() => /job emo-/.test(a.stderr) || producer.child.exitCode !== null, 120, 'worker A to reach the end of a job');
+      // The worker reports a job when it starts it: killed then, the job is surely unfinished (killing
+      // at its end could land after the rows were handed back, and nothing would need recovering).
+      await until(() => /job emo-\S+: started/.test(a.stderr) || producer.child.exitCode !== null, 120, 'worker A to start a job');
       a.child.kill('SIGKILL');
       assert.equal(await a.exited, 'SIGKILL');
       const code = await producer.exited;
@@ -153,7 +154,7 @@ describe('scale-out: emo classify --redis and emo worker', function () {
       assert.equal(rows.find((r) => r.file.endsWith('broken.wav')).error.code, 'ERR_WAV_NOT_RIFF');
       // The killed worker's job went back to the queue and was done by the other.
       assert.ok(stalled.length >= 1, 'a job was recovered from the killed worker');
-      assert.match(b.stderr, /job emo-/);
+      assert.match(b.stderr, /job emo-\S+: \d+ files/);
       // SIGTERM: the survivor finishes what it has and exits 0.
       b.child.kill('SIGTERM');
       assert.equal(await b.exited, 0, b.stderr);

@@ -71,6 +71,7 @@ export async function runWorker(argv: string[]): Promise<number> {
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(stalledAfterSeconds === undefined ? {} : { stalledAfterSeconds }),
     ...(redisWaitSeconds === undefined ? {} : { redisWaitSeconds }),
+    onJobStart: ({ id, files }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: started, ${files} files\n`),
     onJob: ({ id, files, failed, seconds }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: ${files} files${failed > 0 ? ` (${failed} failed)` : ''} in ${seconds.toFixed(1)} s\n`),
   });
   process.stderr.write(`emo worker: taking jobs from queue '${queue ?? 'emo-classify'}' at ${describeRedisUrl(url)} (concurrency ${concurrency}; pid ${process.pid})\n`);

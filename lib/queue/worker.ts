@@ -35,6 +35,8 @@ export interface ClassifyWorkerOptions {
   stalledAfterSeconds?: number;
   /** Seconds to keep trying when Redis goes away before {@link ClassifyWorker.done} rejects (default 60). */
   redisWaitSeconds?: number;
+  /** Called when a job starts (for logs). */
+  onJobStart?: (report: { id: string; files: number }) => void;
   /** Called after each job (for logs). */
   onJob?: (report: { id: string; files: number; failed: number; seconds: number }) => void;
 }
@@ -82,6 +84,7 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
     if (!isClassifyJobData(job.data)) throw new UnrecoverableError('not an emo classify job (unknown data format)');
     const started = Date.now();
     const data = job.data;
+    options.onJobStart?.({ id: job.id ?? '', files: data.files.length });
     const sources = data.files.map((f) => ({ file: f.file, path: f.path, ...(f.audio === undefined ? {} : { bytes: Buffer.from(f.audio, 'base64') }) }));
     const rows = await classifyRecordings(clf, sources, { ...data.options, parallel: decoders });
     options.onJob?.({ id: job.id ?? '', files: rows.length, failed: rows.filter((r) => r.error).length, seconds: (Date.now() - started) / 1000 });
