@@ -164,9 +164,24 @@ describe('emo crossval', function () {
 
   it('takes every recipe option emo train takes', async () => {
     // crossValidate validates its options before any work: a recipe key it did not know would throw here.
-    const recipe = { epochs: 1, batch: 8, learningRate: 0.01, optimizer: 'sgd', momentum: 0.8, weightDecay: 1e-3, seed: 1, patience: 1, lrPatience: 1, masking: false, warp: false, mixup: 0 };
+    const recipe = { epochs: 1, batch: 8, learningRate: 0.01, optimizer: 'sgd', momentum: 0.8, weightDecay: 1e-3, seed: 1, patience: 1, lrPatience: 1, masking: false, warp: false, mixup: 0, balanceClasses: true };
     await assert.rejects(train.crossValidate(path.join(tmp, 'missing'), { ...recipe, out: path.join(tmp, 'x') }), (e) => e.code === 'ERR_DATASET_NOT_FOUND');
     await assert.rejects(train.crossValidate(corpus, { ...recipe, out: path.join(tmp, 'x'), nonsense: 1 }), TypeError);
+  });
+
+  it('balances the classes when asked: the smaller ones repeated up to the largest', async () => {
+    assert.deepEqual(train.balancedRecords([{ index: 0, label: 0 }, { index: 1, label: 1 }, { index: 2, label: 1 }, { index: 3, label: 1 }, { index: 4, label: 2 }, { index: 5, label: 2 }]),
+      [0, 1, 2, 3, 4, 5, 0, 0, 4]);
+    // A corpus whose neutral class is short: actor 3 has no neutral clip.
+    const short = path.join(tmp, 'short');
+    fs.cpSync(corpus, short, { recursive: true });
+    fs.rmSync(path.join(short, 'Actor_03', '03-01-01-01-01-01-03.wav'));
+    const samples = [];
+    const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
+    await train.trainFold({ dir: short, plan, out: path.join(tmp, 'balanced'), recipe: { epochs: 1, batch: 8, balanceClasses: true },
+      onProgress: (e) => e.kind === 'batch' && samples.push(e.samples) });
+    // 15 training clips x 4 variants = 60 records; neutral has 4, the others 8: 4 more neutral ones.
+    assert.equal(samples.at(-1), 64);
   });
 
   it('refuses to resume with another recipe, and checks its command line', () => {

@@ -47,6 +47,11 @@ export interface TrainOptions {
   warp?: WarpOptions | false;
   /** mixup of training batches: the alpha of its Beta(alpha, alpha) blend weights; 0 turns it off. Default 0.4. */
   mixup?: number;
+  /**
+   * Oversample the smaller classes so that every class has as many training records per epoch as
+   * the largest ({@link balancedRecords}; on RAVDESS, neutral has half as many clips). Default false.
+   */
+  balanceClasses?: boolean;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -117,6 +122,20 @@ function recipeDifferences(recorded: Record<string, unknown> | undefined, curren
   return differences;
 }
 
+/**
+ * Record indices for one epoch with every class as large as the largest: each smaller class's
+ * records in order, then repeated from its start until it has as many. Deterministic; the epoch's
+ * shuffle comes after.
+ */
+export function balancedRecords(records: ReadonlyArray<{ index: number; label: number }>): number[] {
+  const byClass = new Map<number, number[]>();
+  for (const r of records) byClass.set(r.label, [...(byClass.get(r.label) ?? []), r.index]);
+  const largest = Math.max(0, ...[...byClass.values()].map((list) => list.length));
+  const order = records.map((r) => r.index);
+  for (const list of byClass.values()) for (let k = list.length; k < largest; k++) order.push(list[k % list.length] as number);
+  return order;
+}
+
 // Halving stops here, relative to the initial rate: by then Adam's steps are too small to matter.
 const MIN_LR_FRACTION = 1 / 64;
 
@@ -143,7 +162,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
 
@@ -292,6 +311,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const masking = resolveMaskOptions('options.masking', o.masking);
   const warp = resolveWarpOptions('options.warp', o.warp);
   const mixup = o.mixup === undefined ? 0.4 : checkNumber('options.mixup', o.mixup, 0, 100);
+  if (o.balanceClasses !== undefined && typeof o.balanceClasses !== 'boolean') throw new TypeError(`Expected a boolean for options.balanceClasses but received ${String(o.balanceClasses)}`);
+  const balanceClasses = o.balanceClasses === true;
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -324,6 +345,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     // Recorded only when not the defaults, so checkpoints of earlier versions still resume.
     if (optimizer !== 'adam') Object.assign(recipe, { optimizer, momentum });
     if (weightDecay !== 0) recipe['weightDecay'] = weightDecay;
+    if (balanceClasses) recipe['balanceClasses'] = true;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -352,7 +374,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       const epochRate = plateauLearningRate(state.history, learningRate, lrPatience);
       setLearningRate(model, epochRate);
       const epochStart = process.hrtime.bigint();
-      const order = trainRecords.map((r) => r.index);
+      const order = balanceClasses ? balancedRecords(trainRecords.map((r) => ({ index: r.index, label: r.entry.emotionId }))) : trainRecords.map((r) => r.index);
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rng.next() * (i + 1));
         [order[i], order[j]] = [order[j] as number, order[i] as number];
@@ -440,7 +462,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,
