@@ -184,6 +184,26 @@ describe('emo crossval', function () {
     assert.equal(samples.at(-1), 64);
   });
 
+  it('starts from an earlier run\'s weights with initFrom (fine-tuning), and refuses a folder without a model', async () => {
+    const nn = require('emo-native/nn');
+    const from = path.join(out, 'fold-1'); // trained by the first test
+    const plan = { fold: 2, test: [3, 4], val: [2], train: [1] };
+    // A learning rate too small to move anything: the trained model is the one it started from.
+    await train.trainFold({ dir: corpus, plan, out: path.join(tmp, 'fine'), recipe: { epochs: 1, batch: 8, learningRate: 1e-8, initFrom: from } });
+    const weights = async (dir) => {
+      const m = await nn.loadModel(dir);
+      const w = m.getWeights().filter((t) => !/moving/.test(t.name)).map((t) => Array.from(t.dataSync()));
+      m.dispose();
+      return w;
+    };
+    const [start, tuned] = [await weights(path.join(from, 'best')), await weights(path.join(tmp, 'fine', 'best'))];
+    start.forEach((w, i) => w.forEach((v, k) => assert.ok(Math.abs(v - tuned[i][k]) < 1e-4, `weight ${i}[${k}]`)));
+    const runInfo = JSON.parse(fs.readFileSync(path.join(tmp, 'fine', 'run.json'), 'utf8'));
+    assert.equal(runInfo.options.initFrom, path.join(from, 'best'));
+    // Nothing like it: a folder without a model.
+    await assert.rejects(train.trainFold({ dir: corpus, plan, out: path.join(tmp, 'fine2'), recipe: { epochs: 1, initFrom: tmp } }), (e) => e.code === 'ERR_FILE_READ');
+  });
+
   it('refuses to resume with another recipe, and checks its command line', () => {
     const r = run(['crossval', corpus, ...common(), '--resume', '--seed', '2']);
     assert.equal(r.status, 2);

@@ -20,7 +20,7 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
-                 [--mixup 0.4] [--balance-classes] [--cache FILE] [--resume]
+                 [--mixup 0.4] [--balance-classes] [--init-from RUN] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -34,6 +34,8 @@ checkpoint/ (after every epoch; --resume continues from it). --optimizer sgd tra
 and momentum (--momentum, default 0.8; --lr then defaults to 0.01) as the reference recipe
 does; --weight-decay adds PyTorch's weight_decay (L2) to either optimizer. --balance-classes
 repeats the smaller classes' training clips so every class is as frequent as the largest.
+--init-from starts from an earlier run's (or model folder's) weights, e.g. a model
+pre-trained on the synthetic corpus, with a fresh optimizer.
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
@@ -87,6 +89,7 @@ export const RECIPE_FLAGS = {
   'no-warp': { type: 'boolean', default: false },
   mixup: { type: 'string' },
   'balance-classes': { type: 'boolean', default: false },
+  'init-from': { type: 'string' },
 } as const;
 
 function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
@@ -111,6 +114,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     warp: values['no-warp'] ? false : undefined,
     mixup: numberFlag('mixup', values['mixup'] as string | undefined, usage, { min: 0, max: 100 }),
     balanceClasses: values['balance-classes'] ? true : undefined,
+    initFrom: values['init-from'] as string | undefined,
   };
   // Unset options stay out, so a recipe compares equal however it was spelled.
   for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];

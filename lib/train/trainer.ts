@@ -52,6 +52,12 @@ export interface TrainOptions {
    * the largest ({@link balancedRecords}; on RAVDESS, neutral has half as many clips). Default false.
    */
   balanceClasses?: boolean;
+  /**
+   * Start from the weights of an earlier model instead of fresh ones (fine-tuning, e.g. after
+   * pre-training on the synthetic corpus): a run folder (its `best/`) or a tfjs model folder of
+   * the same network. The optimizer starts fresh. Default: none.
+   */
+  initFrom?: string;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -162,7 +168,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
 
@@ -313,6 +319,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const mixup = o.mixup === undefined ? 0.4 : checkNumber('options.mixup', o.mixup, 0, 100);
   if (o.balanceClasses !== undefined && typeof o.balanceClasses !== 'boolean') throw new TypeError(`Expected a boolean for options.balanceClasses but received ${String(o.balanceClasses)}`);
   const balanceClasses = o.balanceClasses === true;
+  if (o.initFrom !== undefined && (typeof o.initFrom !== 'string' || o.initFrom === '')) throw new TypeError('Expected a folder path for options.initFrom');
+  const initFrom = o.initFrom === undefined ? undefined : path.resolve(fs.existsSync(path.join(o.initFrom, 'best', 'model.json')) ? path.join(o.initFrom, 'best') : o.initFrom);
+  if (initFrom !== undefined && !fs.existsSync(path.join(initFrom, 'model.json'))) {
+    throw new EmoError(`options.initFrom: ${o.initFrom} is neither a run folder (best/model.json) nor a model folder (model.json)`, 'ERR_FILE_READ');
+  }
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -346,6 +357,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (optimizer !== 'adam') Object.assign(recipe, { optimizer, momentum });
     if (weightDecay !== 0) recipe['weightDecay'] = weightDecay;
     if (balanceClasses) recipe['balanceClasses'] = true;
+    if (initFrom !== undefined) recipe['initFrom'] = initFrom;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -357,6 +369,18 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       model = await loadModel(found);
     } else {
       model = createModel({ seed, learningRate, optimizer, momentum, weightDecay });
+      if (initFrom !== undefined) {
+        const init = await loadModel(initFrom);
+        const weights = init.getWeights();
+        const shapes = (ws: tf.Tensor[]) => ws.map((w) => w.shape.join('x')).join(',');
+        if (shapes(weights) !== shapes(model.getWeights())) {
+          init.dispose();
+          model.dispose();
+          throw new EmoError(`options.initFrom: ${initFrom} is another network (its weights have other shapes)`, 'ERR_MODEL_INVALID');
+        }
+        model.setWeights(weights);
+        init.dispose();
+      }
     }
     state.recipe = recipe;
     const rng = new Mulberry32(state.rngState);
@@ -462,7 +486,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,
