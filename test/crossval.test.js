@@ -114,6 +114,7 @@ describe('emo crossval', function () {
       assert.deepEqual(fold.test, metrics.metrics.test);
       assert.equal(fold.test.count, 16);
       assert.ok(!fs.existsSync(path.join(dir, 'features.cache')), 'the fold\'s cache is dropped');
+      for (const png of ['confusion.png', 'curves.png']) assert.equal(fs.readFileSync(path.join(dir, png)).subarray(1, 4).toString(), 'PNG', png);
     }
     // The summary, recomputed here from the folds' own metrics files.
     const accuracies = summary.folds.map((f) => f.test.accuracy);

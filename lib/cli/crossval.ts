@@ -1,7 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EMOTIONS, formatActors } from '../data';
-import { renderConfusionPng } from '../plot';
-import { crossValidate, type CrossValidationSummary, type FoldResult } from '../train';
+import { renderConfusionPng, renderCurvesPng } from '../plot';
+import { crossValidate, type CrossValidationSummary, type EpochRecord, type FoldResult } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration } from './progress';
 import { pct, RECIPE_FLAGS, recipeFromFlags, trainProgressPrinter } from './train';
@@ -20,7 +21,8 @@ for fold 1, 19-20 for fold 6), never on its test actors; it trains on every othe
 Each fold is an 'emo train' run (same recipe flags and defaults) in <out>/fold-<i>,
 scored once on its test actors. Prints and writes (<out>/crossval.json) accuracy (WA),
 UAR (UA) and macro-F1 as mean +- sd over folds, per-fold scores, per-class recall and
-the summed confusion matrix (<out>/confusion.png). --resume skips finished folds and
+the summed confusion matrix (<out>/confusion.png); each fold folder gets its own
+confusion.png and curves.png. --resume skips finished folds and
 continues an interrupted one from its last epoch. Default --out: runs/<folder>-crossval.
 Each fold's feature cache is deleted when the fold ends (--keep-caches keeps them).`;
 
@@ -40,6 +42,16 @@ function printSummary(s: CrossValidationSummary): void {
   lines.push(`  confusion (rows true, columns predicted): ${EMOTIONS.map((e) => e.slice(0, 3)).join(' ')}`);
   s.confusion.forEach((row, i) => lines.push(`    ${(EMOTIONS[i] as string).padEnd(10)} ${row.map((v) => String(v).padStart(3)).join(' ')}`));
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A finished fold's pictures, as emo train draws them: its test confusion matrix and its curves (kept when already there). */
+function foldPictures(dir: string, result: FoldResult): void {
+  const confusion = path.join(dir, 'confusion.png');
+  const curves = path.join(dir, 'curves.png');
+  if (result.reused && fs.existsSync(confusion) && fs.existsSync(curves)) return;
+  const { history } = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { history: EpochRecord[] };
+  writeFileAtomic(confusion, renderConfusionPng(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` }));
+  writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
 }
 
 export async function runCrossval(argv: string[]): Promise<number> {
@@ -82,6 +94,7 @@ export async function runCrossval(argv: string[]): Promise<number> {
         process.stdout.write(`fold ${p.fold}/${event.folds}: test actors ${formatActors(p.test)}, validation ${formatActors(p.val)}, training ${formatActors(p.train)}${event.resumed ? ' (resuming)' : ''}\n`);
       } else if (event.kind === 'train') printer(event.event);
       else {
+        foldPictures(path.join(out, `fold-${event.result.plan.fold}`), event.result);
         const elapsed = (Date.now() - started) / 1000;
         // Finished-earlier folds took no time here: the estimate counts the folds trained in this run.
         const trained = event.done - (event.result.reused ? 1 : 0);
