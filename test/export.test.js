@@ -51,16 +51,23 @@ function modelWithLiveBatchNorm(seed) {
   return model;
 }
 
-// The reference: the tfjs model on normalised features, with its attention weights.
+// The reference: the tfjs model on normalised features, with its attention weights. With
+// norm.centre 'utterance', each clip's band means over all its chunks and frames (float64) come off first.
 function tfjsReference(model, features, norm) {
   const size = 7 * 128 * 128;
   const input = new Float32Array(features.length * size);
   features.forEach((f, i) => {
+    const own = new Float64Array(128);
+    if (norm.centre === 'utterance')
+      for (let m = 0; m < 128; m++) {
+        for (let c = 0; c < 7; c++) for (let t = 0; t < 128; t++) own[m] += f.data[(c * 128 + m) * 128 + t];
+        own[m] /= 7 * 128;
+      }
     for (let c = 0; c < 7; c++)
       for (let m = 0; m < 128; m++)
         for (let t = 0; t < 128; t++) {
           const j = (c * 128 + m) * 128 + t;
-          input[i * size + j] = (f.data[j] - norm.mean[m]) / norm.std[m];
+          input[i * size + j] = (f.data[j] - own[m] - norm.mean[m]) / norm.std[m];
         }
   });
   const explain = nn.createExplainModel(model);
@@ -196,6 +203,28 @@ describe('ONNX export', function () {
     const b = await runOnnx(bytes, features.slice(0, 2));
     assert.ok(maxAbsDiff(a.probabilities, b.probabilities) <= 1e-6);
     await assert.rejects(nn.exportOnnx(model, NORM, { opset: 12 }), RangeError);
+  });
+
+  it('centres each clip per mel band inside the graph when trained so: what tfjs computes on float64-centred input, and blind to a recording\'s level and colour', async () => {
+    const centred = { mean: NORM.mean.map((m) => m + 60), std: NORM.std, centre: 'utterance' };
+    const exported = await nn.exportOnnx(model, centred, { verifyClips: features, verifySource: 'test clips' });
+    const graph = onnx.ModelProto.decode(exported).graph;
+    assert.deepEqual(graph.node.slice(0, 2).map((n) => n.opType), ['ReduceMean', 'Sub']);
+    const expected = tfjsReference(model, features, centred);
+    const got = await runOnnx(exported, features);
+    assert.ok(maxAbsDiff(got.probabilities, expected.probabilities) <= 1e-4, `probabilities ${maxAbsDiff(got.probabilities, expected.probabilities)}`);
+    assert.ok(maxAbsDiff(got.attention, expected.attention) <= 1e-4);
+    // A steady per-band offset in dB (a gain and an EQ: -20 dB plus a tilt) leaves the outputs as they were;
+    // without centring it changes them.
+    const coloured = features.map((f) => {
+      const data = Float32Array.from(f.data, (v, j) => v - 20 + (6 * (Math.floor(j / 128) % 128)) / 127); // band m = floor(j / 128) % 128
+      return { data, shape: f.shape };
+    });
+    const moved = await runOnnx(exported, coloured);
+    assert.ok(maxAbsDiff(moved.probabilities, got.probabilities) <= 1e-4, `centred: ${maxAbsDiff(moved.probabilities, got.probabilities)}`);
+    const plain = [await runOnnx(bytes, features), await runOnnx(bytes, coloured)];
+    assert.ok(maxAbsDiff(plain[0].probabilities, plain[1].probabilities) > 1e-3, 'the uncentred graph does see the offset');
+    await assert.rejects(nn.exportOnnx(model, { ...NORM, centre: 'speaker' }, { verify: false }), /unknown centring 'speaker'/);
   });
 
   it('refuses to return a graph that differs from TensorFlow.js beyond the tolerance', async () => {

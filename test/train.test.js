@@ -145,6 +145,34 @@ describe('emo train / emo evaluate', function () {
     assert.equal(run(['export', path.join(tmp, 'nowhere')]).status, 1);
   });
 
+  it('--centre utterance: each clip centred per band in training (band means of the centred clips are 0), in the exported graph, and the same metrics from tfjs and .onnx', () => {
+    const out = path.join(tmp, 'centred');
+    const cache = path.join(tmp, 'run', 'features.cache'); // the first test's: the same features
+    const r = run(['train', corpus, '--out', out, '--epochs', '1', '--batch', '8', '--split', split, '--cache', cache, '--centre', 'utterance']);
+    assert.equal(r.status, 0, r.stderr);
+    const norm = JSON.parse(fs.readFileSync(path.join(out, 'normalization.json'), 'utf8'));
+    assert.equal(norm.centre, 'utterance');
+    // Every centred clip has band mean 0 over its chunks and frames, so the training set's does too
+    // (up to float16 storage); the plain run's are not.
+    assert.ok(norm.mean.every((m) => Math.abs(m) < 1e-3), `largest ${Math.max(...norm.mean.map(Math.abs))}`);
+    const plain = JSON.parse(fs.readFileSync(path.join(tmp, 'run', 'normalization.json'), 'utf8'));
+    assert.ok(plain.mean.filter((m) => Math.abs(m) > 1).length > 100);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).options.centre, 'utterance');
+    assert.equal(run(['export', out]).status, 0);
+    const metricLines = (x) => x.stdout.split('\n').filter((l) => !/^(predictions|confusion matrix):/.test(l));
+    const viaTfjs = run(['evaluate', out, corpus]);
+    const viaOnnx = run(['evaluate', path.join(out, 'model.onnx'), corpus]);
+    assert.equal(viaTfjs.status, 0, viaTfjs.stderr);
+    assert.deepEqual(metricLines(viaOnnx), metricLines(viaTfjs));
+    // A run with another centring cannot be resumed as this one; an unknown centring is a usage error.
+    const other = run(['train', corpus, '--out', out, '--epochs', '2', '--batch', '8', '--split', split, '--cache', cache, '--resume']);
+    assert.equal(other.status, 2, other.stderr);
+    assert.match(other.stderr, /centre: "utterance" → unset/);
+    const bad = run(['train', corpus, '--out', out, '--centre', 'speaker']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--centre must be none or utterance/);
+  });
+
   it('resumes from the last complete epoch with the same result as an uninterrupted run', () => {
     const a = path.join(tmp, 'a');
     const b = path.join(tmp, 'b');

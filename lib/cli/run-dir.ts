@@ -65,10 +65,11 @@ export function resolveTrainedModel(given: string): TrainedModelFolder {
   const normFile = [path.join(modelDir, 'normalization.json'), path.join(runDir, 'normalization.json')].find((f) => fs.existsSync(f));
   if (normFile === undefined) throw new EmoError(`no normalization.json beside the model in ${modelDir} or in ${runDir}`, 'ERR_FILE_READ');
   const normalisation = readJson<Normalisation>(normFile) as Normalisation;
+  const { mean, std, centre } = normalisation;
   return {
     runDir,
     modelDir,
-    normalisation: { mean: normalisation.mean, std: normalisation.std },
+    normalisation: centre === undefined ? { mean, std } : { mean, std, centre },
     run: readJson<RunRecord>(path.join(runDir, 'run.json')),
     metrics: readJson<MetricsRecord>(path.join(runDir, 'metrics.json')),
   };

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EMOTIONS, indexRavdess, splitByActor, type SplitOptions } from '../data';
 import { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, monoOf, type Condition } from '../data/conditions';
 import { EmoError } from '../errors';
-import { melChunksBatch, type MelChunks } from '../features';
+import { CENTRINGS, melChunksBatch, type Centring, type MelChunks } from '../features';
 import { stackClips } from '../export';
 import { openOnnxModel } from '../infer/onnx-model';
 import { loadClassifier, type Classifier } from '../infer/classifier';
@@ -20,7 +20,8 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
-                 [--mixup 0.4] [--balance-classes] [--init-from RUN] [--cache FILE] [--resume]
+                 [--mixup 0.4] [--balance-classes] [--init-from RUN] [--centre none|utterance]
+                 [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -35,7 +36,9 @@ and momentum (--momentum, default 0.8; --lr then defaults to 0.01) as the refere
 does; --weight-decay adds PyTorch's weight_decay (L2) to either optimizer. --balance-classes
 repeats the smaller classes' training clips so every class is as frequent as the largest.
 --init-from starts from an earlier run's (or model folder's) weights, e.g. a model
-pre-trained on the synthetic corpus, with a fresh optimizer.
+pre-trained on the synthetic corpus, with a fresh optimizer. --centre utterance subtracts
+each clip's own mean of every mel band before the training-set normalisation (in training
+and inside the exported model), which takes out the recording's level and steady colour.
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
@@ -90,7 +93,13 @@ export const RECIPE_FLAGS = {
   mixup: { type: 'string' },
   'balance-classes': { type: 'boolean', default: false },
   'init-from': { type: 'string' },
+  centre: { type: 'string' },
 } as const;
+
+function centreFlag(text: string | undefined, usage: string): Centring | undefined {
+  if (text === undefined || (CENTRINGS as readonly string[]).includes(text)) return text as Centring | undefined;
+  throw new UsageError(`--centre must be ${CENTRINGS.join(' or ')}, not '${text}'`, usage);
+}
 
 function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
   if (text === undefined || text === 'adam' || text === 'sgd') return text;
@@ -115,6 +124,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     mixup: numberFlag('mixup', values['mixup'] as string | undefined, usage, { min: 0, max: 100 }),
     balanceClasses: values['balance-classes'] ? true : undefined,
     initFrom: values['init-from'] as string | undefined,
+    centre: centreFlag(values['centre'] as string | undefined, usage),
   };
   // Unset options stay out, so a recipe compares equal however it was spelled.
   for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];

@@ -4,6 +4,7 @@
  * The graph is written for inference, channels-first (ONNX's Conv and MaxPool layout):
  *
  *   mel (batch, 7, 128, 128) dB, exactly as melChunks returns it
+ *   → [ReduceMean over chunks and frames, Sub: each clip centred per mel band, when trained so]
  *   → Sub mean, Mul 1/std per mel band (the training split's normalisation)
  *   → Reshape (batch·7, 1, 128, 128)                 one image per chunk: H = mel, W = frame
  *   → 3 × [Conv 3×3 pad 1 (batch norm folded in) → Relu → MaxPool 2/4/4]
@@ -32,13 +33,10 @@
 import { onnx } from 'onnx-proto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EMOTIONS } from '../data/ravdess';
+import { checkNormalisation, type BandNormalisation } from '../features/normalise';
 import { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES } from '../infer/onnx-model';
 
-/** Per-mel-band statistics of the training split: the network's input is `(dB − mean) / std`. */
-export interface BandNormalisation {
-  mean: readonly number[];
-  std: readonly number[];
-}
+export type { BandNormalisation } from '../features/normalise';
 
 /** Name of the dynamic batch dimension. */
 export const ONNX_BATCH_DIM = 'batch';
@@ -192,12 +190,7 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
   if (inputShape.length !== 5 || channels !== 1 || !chunks || !mels || !frames) {
     throw new TypeError(`exportOnnx: expected a model with input (batch, chunks, mels, frames, 1), got [${inputShape}]`);
   }
-  if (normalisation.mean.length !== mels || normalisation.std.length !== mels) {
-    throw new TypeError(`exportOnnx: the normalisation has ${normalisation.mean.length} means and ${normalisation.std.length} deviations, the model ${mels} mel bands`);
-  }
-  if (normalisation.std.some((s) => !(s > 0)) || normalisation.mean.some((m) => !Number.isFinite(m))) {
-    throw new RangeError('exportOnnx: the normalisation needs finite means and positive deviations');
-  }
+  checkNormalisation(`exportOnnx: the normalisation of a model with ${mels} mel bands`, normalisation, mels);
 
   const initializers: onnx.ITensorProto[] = [];
   const nodes: onnx.INodeProto[] = [];
@@ -206,10 +199,17 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
     return t.name as string;
   };
 
-  // Normalisation, broadcast over (batch, chunk, ·, frame).
+  // Normalisation, broadcast over (batch, chunk, ·, frame); with utterance centring, each clip's
+  // own band means (over its chunks and frames) come off first.
+  let input = ONNX_INPUT;
+  if (normalisation.centre === 'utterance') {
+    nodes.push(node('ReduceMean', [ONNX_INPUT], ['utterance_mean'], { axes: [1, 3], keepdims: 1 }));
+    nodes.push(node('Sub', [ONNX_INPUT, 'utterance_mean'], ['utterance_centred']));
+    input = 'utterance_centred';
+  }
   const mean = constant(floatTensor('norm_mean', [1, 1, mels, 1], normalisation.mean));
   const invStd = constant(floatTensor('norm_inv_std', [1, 1, mels, 1], normalisation.std.map((s) => 1 / s)));
-  nodes.push(node('Sub', [ONNX_INPUT, mean], ['centred']));
+  nodes.push(node('Sub', [input, mean], ['centred']));
   nodes.push(node('Mul', ['centred', invStd], ['normalised']));
   nodes.push(node('Reshape', ['normalised', constant(int64Tensor('shape_chunk_images', [-1, 1, mels, frames]))], ['chunk_images']));
 

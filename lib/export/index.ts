@@ -10,11 +10,10 @@ import { onnx } from 'onnx-proto';
 import { EMOTIONS } from '../data/ravdess';
 import { Rng } from '../random';
 import { EmoError } from '../errors';
-import { melChunks, type MelChunks } from '../features';
+import { melChunks, normaliseChunks, type MelChunks } from '../features';
 import { describeFeatures, resolveFeatureOptions, type FeatureOptions } from '../features/options';
 import { METADATA_KEYS, onnxRuntime, type OnnxParity } from '../infer/onnx-model';
 import { createExplainModel } from '../nn/model';
-import { normaliseChunks } from '../train/trainer';
 import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { PACKAGE_VERSION } from '../version';
 import { buildOnnxGraph, DEFAULT_OPSET, ONNX_IR_VERSION, SUPPORTED_OPSETS, type BandNormalisation } from './graph';
@@ -102,7 +101,7 @@ export function stackClips(clips: readonly MelChunks[], normalisation?: BandNorm
   clips.forEach((clip, i) => {
     const view = stacked.subarray(i * size, (i + 1) * size);
     view.set(clip.data);
-    if (normalisation) normaliseChunks(view, clip.shape, { mean: [...normalisation.mean], std: [...normalisation.std] });
+    if (normalisation) normaliseChunks(view, clip.shape, normalisation);
   });
   return stacked;
 }

@@ -4,6 +4,7 @@ import { EmoError } from '../errors';
 import { native } from '../native';
 import { checkInteger, checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
 import { featureOptionKeys, resolveCached, type FeatureOptions } from './options';
+export { CENTRINGS, centreUtterance, checkNormalisation, normaliseChunks, type BandNormalisation, type Centring } from './normalise';
 
 export {
   DEFAULT_FEATURE_OPTIONS,

@@ -6,7 +6,8 @@ export { DEFAULT_MASKING, maskChunks, type MaskOptions } from './masking';
 export { mixBatch, sampleBeta } from './mixup';
 export { classificationMetrics, type ClassificationMetrics } from './metrics';
 export { DEFAULT_WARP, warpMelChunks, type MelScale, type WarpOptions } from './warp';
-export { balancedRecords, normaliseChunks, plateauLearningRate, RECIPE_KEYS, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+export { normaliseChunks } from '../features/normalise';
+export { balancedRecords, plateauLearningRate, RECIPE_KEYS, trainModel, type EpochRecord, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
 export {
   crossValidate,
   planFolds,

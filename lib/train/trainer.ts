@@ -2,11 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { CENTRINGS, centreUtterance, normaliseChunks, type BandNormalisation, type Centring } from '../features/normalise';
 import { EMOTIONS, ensureFeatureCache, type FeatureCache, type SplitName, type SplitOptions } from '../data';
 import { EmoError } from '../errors';
 import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, saveModel, useBestBackend } from '../nn';
 import { isDropoutLayer } from '../nn/layers';
-import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject } from '../validate';
+import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { mixBatch } from './mixup';
 import { maskChunks, resolveMaskOptions, type MaskOptions } from './masking';
 import { classificationMetrics, type ClassificationMetrics } from './metrics';
@@ -58,6 +59,12 @@ export interface TrainOptions {
    * the same network. The optimizer starts fresh. Default: none.
    */
   initFrom?: string;
+  /**
+   * How each clip is centred before the training split's per-band normalisation ({@link Centring}):
+   * `'utterance'` subtracts the clip's own mean of each mel band, in training and inside the
+   * exported graph alike. Default `'none'`.
+   */
+  centre?: Centring;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -96,11 +103,8 @@ export interface TrainResult {
   seconds: number;
 }
 
-/** Per-mel-band statistics of the training split (`normalization.json`). */
-export interface Normalisation {
-  mean: number[];
-  std: number[];
-}
+/** Per-mel-band statistics of the training split (`normalization.json`): see {@link BandNormalisation}. */
+export type Normalisation = BandNormalisation;
 
 interface CheckpointState {
   epoch: number;
@@ -168,7 +172,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
 
@@ -179,14 +183,18 @@ const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_K
 // warp in training or another recording chain at inference, into inputs of millions.
 const MIN_BAND_STD_DB = 1;
 
-/** Per-mel-band mean and standard deviation (at least {@link MIN_BAND_STD_DB}) over the training records (every variant). */
-function trainingStatistics(cache: FeatureCache, records: number[]): Normalisation {
+/**
+ * Per-mel-band mean and standard deviation (at least {@link MIN_BAND_STD_DB}) over the training
+ * records (every variant), each clip centred first when `centre` is `'utterance'`.
+ */
+function trainingStatistics(cache: FeatureCache, records: number[], centre: 'none' | 'utterance'): Normalisation {
   const [chunks, mels, frames] = cache.header.shape;
   const sum = new Float64Array(mels);
   const sumSq = new Float64Array(mels);
   const buffer = new Float32Array(chunks * mels * frames);
   for (const r of records) {
     cache.read(r, buffer);
+    if (centre === 'utterance') centreUtterance(buffer, cache.header.shape);
     for (let c = 0; c < chunks; c++)
       for (let m = 0; m < mels; m++) {
         const base = (c * mels + m) * frames;
@@ -204,7 +212,7 @@ function trainingStatistics(cache: FeatureCache, records: number[]): Normalisati
   const n = records.length * chunks * frames;
   const mean = Array.from(sum, (s) => s / n);
   const std = Array.from(sumSq, (s2, m) => Math.max(Math.sqrt(Math.max(s2 / n - (mean[m] as number) ** 2, 0)), MIN_BAND_STD_DB));
-  return { mean, std };
+  return centre === 'none' ? { mean, std } : { mean, std, centre };
 }
 
 /** What a training batch gets on top of normalisation: a warp of the dB features, then masks of the normalised ones. */
@@ -232,18 +240,6 @@ function readBatch(cache: FeatureCache, records: number[], norm: Normalisation, 
 function inputTensor(cache: FeatureCache, data: Float32Array): tf.Tensor {
   const [chunks, mels, frames] = cache.header.shape;
   return tf.tensor(data, [data.length / (chunks * mels * frames), chunks, mels, frames, 1]);
-}
-
-/** In place: each mel band of (chunks, mels, frames) features becomes (x - mean) / std, as the model was trained. */
-export function normaliseChunks(data: Float32Array, shape: readonly [number, number, number], norm: Normalisation): void {
-  const [chunks, mels, frames] = shape;
-  for (let c = 0; c < chunks; c++)
-    for (let m = 0; m < mels; m++) {
-      const mean = norm.mean[m] as number;
-      const inv = 1 / (norm.std[m] as number);
-      const base = (c * mels + m) * frames;
-      for (let t = 0; t < frames; t++) data[base + t] = ((data[base + t] as number) - mean) * inv;
-    }
 }
 
 /** Predicted classes and mean loss of records, in batches. */
@@ -324,6 +320,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   if (initFrom !== undefined && !fs.existsSync(path.join(initFrom, 'model.json'))) {
     throw new EmoError(`options.initFrom: ${o.initFrom} is neither a run folder (best/model.json) nor a model folder (model.json)`, 'ERR_FILE_READ');
   }
+  if (o.centre !== undefined && !CENTRINGS.includes(o.centre as Centring)) throw invalidRange('options.centre', CENTRINGS.map((c) => `'${c}'`).join(' or '), o.centre);
+  const centre = (o.centre ?? 'none') as Centring;
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -343,8 +341,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       throw new EmoError(`nothing usable in ${dir}: ${trainRecords.length} training and ${of('val').length} validation clips after the split`, 'ERR_DATASET_EMPTY');
     }
     const labelsOf = (rs: typeof all) => rs.map((r) => r.entry.emotionId);
-    const norm = trainingStatistics(cache, trainRecords.map((r) => r.index));
-    writeJsonAtomicSync(path.join(out, 'normalization.json'), { ...norm, note: 'per mel band, over the training split (all variants); input = (features - mean) / std' });
+    const norm = trainingStatistics(cache, trainRecords.map((r) => r.index), centre);
+    const note = centre === 'utterance'
+      ? "per mel band, over the training split (all variants), each clip centred first; input = (features - the clip's own band mean - mean) / std"
+      : 'per mel band, over the training split (all variants); input = (features - mean) / std';
+    writeJsonAtomicSync(path.join(out, 'normalization.json'), { ...norm, note });
 
     // One seeded generator drives shuffling, the warps, masks and mixup and the dropout masks' seeds;
     // its state is checkpointed.
@@ -358,6 +359,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (weightDecay !== 0) recipe['weightDecay'] = weightDecay;
     if (balanceClasses) recipe['balanceClasses'] = true;
     if (initFrom !== undefined) recipe['initFrom'] = initFrom;
+    if (centre !== 'none') recipe['centre'] = centre;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -486,7 +488,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, centre, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,
