@@ -219,6 +219,31 @@ describe('dataset feature cache', function () {
     }
   });
 
+  it('adds the recording-chain variant to training clips when asked: the clip through its drawn chain', async () => {
+    const file = path.join(tmpdir(), 'features-chain.bin');
+    const cache = await dataset.buildFeatureCache(corpus, file, { split, dtype: 'float32', augmentSeed: 5, recordingChain: true });
+    try {
+      const h = cache.header;
+      assert.deepEqual(h.augmentation.variants, ['original', 'noise', 'tempo', 'preemphasis', 'chain']);
+      const trainEntries = h.entries.filter((e) => e.split === 'train');
+      assert.ok(trainEntries.every((e) => e.variants === 5));
+      assert.ok(h.entries.filter((e) => e.split !== 'train').every((e) => e.variants === 1));
+      const t = trainEntries[2];
+      const clip = emo.prepareClip(fs.readFileSync(path.join(corpus, t.path)), { durationSeconds: 3 * 1.1 + 0.05 });
+      const chained = await dataset.applyRecordingChain(clip, 48000, dataset.drawRecordingChain(5, t.path), 5 + 2);
+      assert.deepEqual(cache.read(t.firstRecord + 4), emo.melChunks(chained, { offsetSeconds: 0 }).data);
+      assert.equal(cache.records()[t.firstRecord + 4].variant, 'chain');
+      // The other variants are those of a cache without the chain.
+      const plain = await dataset.buildFeatureCache(corpus, path.join(tmpdir(), 'features-plain.bin'), { split, dtype: 'float32', augmentSeed: 5 });
+      const p = plain.header.entries.find((e) => e.path === t.path);
+      for (let v = 0; v < 4; v++) assert.deepEqual(cache.read(t.firstRecord + v), plain.read(p.firstRecord + v), `variant ${v}`);
+      assert.notEqual(plain.header.fingerprint, h.fingerprint);
+      plain.close();
+    } finally {
+      cache.close();
+    }
+  });
+
   it('stores float16 as IEEE half precision (checked against an independent conversion)', async () => {
     const file = path.join(tmpdir(), 'features16.bin');
     const cache = await dataset.buildFeatureCache(corpus, file, { split: { trainActors: [], valActors: [2], testActors: [3] } });

@@ -21,7 +21,7 @@ export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
                  [--mixup 0.4] [--balance-classes] [--init-from RUN] [--centre none|utterance]
-                 [--cache FILE] [--resume]
+                 [--recording-chain] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -39,6 +39,9 @@ repeats the smaller classes' training clips so every class is as frequent as the
 pre-trained on the synthetic corpus, with a fresh optimizer. --centre utterance subtracts
 each clip's own mean of every mel band before the training-set normalisation (in training
 and inside the exported model), which takes out the recording's level and steady colour.
+--recording-chain adds a fifth variant of each training clip: the clip through a recording
+chain drawn for it (room reverberation, telephone band, band limit, microphone colour,
+background noise, gain — the synthetic corpus's chain; needs sox).
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
@@ -94,6 +97,7 @@ export const RECIPE_FLAGS = {
   'balance-classes': { type: 'boolean', default: false },
   'init-from': { type: 'string' },
   centre: { type: 'string' },
+  'recording-chain': { type: 'boolean', default: false },
 } as const;
 
 function centreFlag(text: string | undefined, usage: string): Centring | undefined {
@@ -125,6 +129,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     balanceClasses: values['balance-classes'] ? true : undefined,
     initFrom: values['init-from'] as string | undefined,
     centre: centreFlag(values['centre'] as string | undefined, usage),
+    recordingChain: values['recording-chain'] ? true : undefined,
   };
   // Unset options stay out, so a recipe compares equal however it was spelled.
   for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];

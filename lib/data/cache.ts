@@ -7,6 +7,7 @@ import { EmoError } from '../errors';
 import { melChunksBatch, resolveFeatureOptions, type FeatureOptions } from '../features';
 import { native } from '../native';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
+import { applyRecordingChain, drawRecordingChain } from './recording-chain';
 import { EMOTIONS, indexRavdess, type RavdessEntry, type SkippedFile } from './ravdess';
 import { splitByActor, type SplitOptions } from './splits';
 import { PACKAGE_VERSION } from '../version';
@@ -15,8 +16,11 @@ import { commitRename } from '../atomic';
 /** Which split a cached record belongs to. */
 export type SplitName = 'train' | 'val' | 'test';
 
-/** The training variants, in record order (validation and test entries have only 'original'). */
-export const VARIANTS = ['original', 'noise', 'tempo', 'preemphasis'] as const;
+/**
+ * The training variants, in record order (validation and test entries have only 'original');
+ * 'chain' (the recording-chain augmentation) only when the cache is built with `recordingChain`.
+ */
+export const VARIANTS = ['original', 'noise', 'tempo', 'preemphasis', 'chain'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /** Options of {@link buildFeatureCache} / {@link ensureFeatureCache}. */
@@ -29,6 +33,12 @@ export interface FeatureCacheOptions {
   augmentSeed?: number;
   /** Augmentation ranges (defaults: SNR [15, 30] dB, rate [0.9, 1.1], preemphasis 0.97). */
   augment?: { snrRange?: [number, number]; rateRange?: [number, number]; coef?: number };
+  /**
+   * A fifth training variant: the clip through a recording chain drawn for it (reverberation,
+   * telephone band, band limit, microphone colour, background noise, gain; see
+   * {@link applyRecordingChain}). Needs sox. Default false.
+   */
+  recordingChain?: boolean;
   /** Storage type. float16 halves the file (≈0.03 dB resolution); float32 is exact. Default 'float16'. */
   dtype?: 'float16' | 'float32';
   /** Native threads for feature extraction. Default: all CPUs. */
@@ -93,6 +103,7 @@ interface Resolved {
   snrRange: [number, number];
   rateRange: [number, number];
   coef: number;
+  recordingChain: boolean;
   dtype: 'float16' | 'float32';
   threads: number | undefined;
   onProgress: ((done: number, total: number) => void) | undefined;
@@ -100,7 +111,8 @@ interface Resolved {
 
 function resolve(options: unknown): Resolved {
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['features', 'split', 'augmentSeed', 'augment', 'dtype', 'threads', 'onProgress']);
+  checkKnownKeys('options', o, ['features', 'split', 'augmentSeed', 'augment', 'recordingChain', 'dtype', 'threads', 'onProgress']);
+  if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
   const features = (o.features ?? {}) as FeatureOptions;
   const pipeline = resolveFeatureOptions(features, 'options.features');
   const aug = checkPlainObject('options.augment', o.augment);
@@ -123,6 +135,7 @@ function resolve(options: unknown): Resolved {
     snrRange: pair('options.augment.snrRange', aug.snrRange, [15, 30], -100, 200),
     rateRange: pair('options.augment.rateRange', aug.rateRange, [0.9, 1.1], 0.1, 10),
     coef: aug.coef === undefined ? 0.97 : checkNumber('options.augment.coef', aug.coef, -1, 1),
+    recordingChain: o.recordingChain === true,
     dtype,
     threads: o.threads === undefined ? undefined : checkInteger('options.threads', o.threads, 1, 256),
     onProgress: o.onProgress as Resolved['onProgress'],
@@ -155,7 +168,8 @@ function plan(dir: string, r: Resolved): Plan {
         package: PACKAGE_VERSION,
         dtype: r.dtype,
         pipeline: r.pipeline.native,
-        augmentation: [r.augmentSeed, r.snrRange, r.rateRange, r.coef],
+        // (recordingChain only when on: caches built before it existed stay valid)
+        augmentation: r.recordingChain ? [r.augmentSeed, r.snrRange, r.rateRange, r.coef, 'recording-chain'] : [r.augmentSeed, r.snrRange, r.rateRange, r.coef],
         split: r.split,
         entries: entries.map((e) => [e.rel, e.size, e.mtimeMs, e.split]),
       }),
@@ -236,11 +250,15 @@ async function build(p: Plan, file: string, r: Resolved): Promise<FeatureCache> 
             plans.push({ entry, count: 1 });
           } else {
             const clip = prepareClip(bytes, prepareOptions);
-            const variants = expand(clip, { seed: r.augmentSeed + start + i, snrRange: r.snrRange, rateRange: r.rateRange, coef: r.coef, sampleRate: r.pipeline.native.sampleRate });
+            const sampleRate = r.pipeline.native.sampleRate;
+            const variants: Float32Array[] = expand(clip, { seed: r.augmentSeed + start + i, snrRange: r.snrRange, rateRange: r.rateRange, coef: r.coef, sampleRate });
+            if (r.recordingChain) variants.push(await applyRecordingChain(clip, sampleRate, drawRecordingChain(r.augmentSeed, entry.rel), r.augmentSeed + start + i));
             inputs.push(...variants);
             plans.push({ entry, count: variants.length });
           }
         } catch (error) {
+          // A missing tool is not the clip's fault: every clip would fail the same way.
+          if (error instanceof EmoError && error.code === 'ERR_MISSING_TOOL') throw error;
           plans.push({ entry, error: failure(entry.rel, error) });
         }
       }
@@ -293,7 +311,7 @@ async function build(p: Plan, file: string, r: Resolved): Promise<FeatureCache> 
       recordCount: records,
       fingerprint: p.fingerprint,
       pipeline: { ...r.pipeline.native },
-      augmentation: { seed: r.augmentSeed, snrRange: r.snrRange, rateRange: r.rateRange, coef: r.coef, variants: VARIANTS },
+      augmentation: { seed: r.augmentSeed, snrRange: r.snrRange, rateRange: r.rateRange, coef: r.coef, variants: VARIANTS.slice(0, r.recordingChain ? 5 : 4) },
       split: { ...p.split.actors, leaksSpeakers: p.split.leaksSpeakers, options: r.split },
       labels: EMOTIONS,
       sourceDir: path.resolve(p.dir),

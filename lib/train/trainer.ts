@@ -60,6 +60,12 @@ export interface TrainOptions {
    */
   initFrom?: string;
   /**
+   * Adds a fifth training variant of every clip: the clip through a recording chain drawn for it
+   * (reverberation, telephone band, band limit, microphone colour, background noise, gain: the
+   * synthetic corpus's chain). Needs sox. Default false.
+   */
+  recordingChain?: boolean;
+  /**
    * How each clip is centred before the training split's per-band normalisation ({@link Centring}):
    * `'utterance'` subtracts the clip's own mean of each mel band, in training and inside the
    * exported graph alike. Default `'none'`.
@@ -172,7 +178,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'recordingChain'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
 
@@ -322,6 +328,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   }
   if (o.centre !== undefined && !CENTRINGS.includes(o.centre as Centring)) throw invalidRange('options.centre', CENTRINGS.map((c) => `'${c}'`).join(' or '), o.centre);
   const centre = (o.centre ?? 'none') as Centring;
+  if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
+  const recordingChain = o.recordingChain === true;
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -331,6 +339,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const { cache } = await ensureFeatureCache(dir, cacheFile, {
     split: options.split ?? {},
     augmentSeed: seed,
+    recordingChain,
     onProgress: (done, total) => onProgress?.({ kind: 'cache', done, total }),
   });
   try {
@@ -360,6 +369,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (balanceClasses) recipe['balanceClasses'] = true;
     if (initFrom !== undefined) recipe['initFrom'] = initFrom;
     if (centre !== 'none') recipe['centre'] = centre;
+    if (recordingChain) recipe['recordingChain'] = true;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -488,7 +498,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, centre, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, centre, recordingChain, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

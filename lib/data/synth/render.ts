@@ -82,13 +82,13 @@ export async function toolVersions(engines: readonly SynthEngine[]): Promise<Rec
 }
 
 /** Reads sox's raw little-endian float output. */
-function floats(raw: Buffer): Float32Array {
+export function floats(raw: Buffer): Float32Array {
   const samples = new Float32Array(raw.length >> 2);
   for (let i = 0; i < samples.length; i++) samples[i] = raw.readFloatLE(i * 4);
   return samples;
 }
 
-const RAW_FLOAT = ['-t', 'raw', '-e', 'floating-point', '-b', '32', '-L', '-c', '1'];
+export const RAW_FLOAT = ['-t', 'raw', '-e', 'floating-point', '-b', '32', '-L', '-c', '1'];
 
 /**
  * sox effects that scale the vocal tract by `factor` and keep F0: `speed` scales formants and
@@ -243,7 +243,7 @@ export function assemble(plan: ClipPlan, speech: Float32Array): Int16Array {
   if (length > MAX_SECONDS * SAMPLE_RATE) throw new Error(`${plan.file} would be ${(length / SAMPLE_RATE).toFixed(2)} s long, more than ${MAX_SECONDS} s`);
 
   const noise = roomNoise(length, plan);
-  const background = plan.chain.noise ? backgroundNoise(length, plan.chain.noise.colour, level * 10 ** (-plan.chain.noise.snrDb / 20), plan) : undefined;
+  const background = plan.chain.noise ? colouredNoise(length, plan.chain.noise.colour, level * 10 ** (-plan.chain.noise.snrDb / 20), new Rng(plan.noiseSeed, 'background')) : undefined;
   const out = new Int16Array(length);
   for (let i = 0; i < length; i++) {
     const j = i - lead;
@@ -256,10 +256,9 @@ export function assemble(plan: ClipPlan, speech: Float32Array): Int16Array {
 
 /**
  * Background noise of the recording chain at `rms`: white, pink (Paul Kellet's economy
- * filter, -3 dB/octave) or brown (leaky integrator, -6 dB/octave).
+ * filter, -3 dB/octave) or brown (leaky integrator, -6 dB/octave), drawn from `rng`.
  */
-function backgroundNoise(length: number, colour: 'white' | 'pink' | 'brown', rms: number, plan: ClipPlan): Float64Array {
-  const rng = new Rng(plan.noiseSeed, 'background');
+export function colouredNoise(length: number, colour: 'white' | 'pink' | 'brown', rms: number, rng: Rng): Float64Array {
   const out = new Float64Array(length);
   let b0 = 0;
   let b1 = 0;
