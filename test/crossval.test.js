@@ -141,6 +141,39 @@ describe('emo crossval', function () {
     assert.deepEqual(after.uar, before.uar);
   });
 
+  it('--only --validation-only trains a fold with its test actors held back; a full --resume scores it without training it again', () => {
+    const held = path.join(tmp, 'held');
+    const args = ['--folds', '2', '--val-actors', '1', '--epochs', '2', '--batch', '8', '--out', held];
+    const r = run(['crossval', corpus, ...args, '--only', '2', '--validation-only']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /1 of 2 folds, test actors held back: no cross-validation summary/);
+    assert.match(r.stdout, /fold 2 .*validation: accuracy .*\(test actors held back\)/);
+    assert.ok(!fs.existsSync(path.join(held, 'fold-1')), 'fold 1 not run');
+    assert.ok(!fs.existsSync(path.join(held, 'crossval.json')));
+    // No test score anywhere in the fold's files.
+    const fold2 = path.join(held, 'fold-2');
+    const read = (f) => JSON.parse(fs.readFileSync(path.join(fold2, f), 'utf8'));
+    assert.ok(!('test' in read('fold.json')) && 'val' in read('fold.json'));
+    assert.deepEqual(Object.keys(read('metrics.json').metrics), ['train', 'val']);
+    assert.ok(!fs.existsSync(path.join(fold2, 'confusion.png')));
+    const weights = fs.readFileSync(path.join(fold2, 'best', 'weights.bin'));
+    const history = JSON.parse(fs.readFileSync(path.join(fold2, 'metrics.json'), 'utf8')).history;
+
+    const all = run(['crossval', corpus, ...args, '--resume']);
+    assert.equal(all.status, 0, all.stderr);
+    assert.doesNotMatch(all.stdout, /\[fold 2\/2\] epoch/, 'fold 2 is scored, not trained');
+    const summary = JSON.parse(fs.readFileSync(path.join(held, 'crossval.json'), 'utf8'));
+    assert.equal(summary.complete, true);
+    assert.equal(summary.folds[1].test.count, 16);
+    assert.ok(fs.readFileSync(path.join(fold2, 'best', 'weights.bin')).equals(weights));
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fold2, 'metrics.json'), 'utf8')).history, history);
+    // The same fold scored by a plain run of the same recipe: the same test metrics.
+    const plain = run(['crossval', corpus, ...args.slice(0, -1), path.join(tmp, 'plain'), '--only', '2']);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, 'plain', 'fold-2', 'fold.json'), 'utf8')).test, summary.folds[1].test);
+    assert.equal(run(['crossval', corpus, ...args, '--only', '3']).status, 2);
+  });
+
   it('trainFold: one fold as a unit of work, here with the reference recipe\'s SGD and weight decay', async () => {
     const foldOut = path.join(tmp, 'sgd-fold');
     const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };

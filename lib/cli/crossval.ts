@@ -12,7 +12,7 @@ export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--
                     [--epochs N] [--batch 32] [--lr 0.001] [--seed 1] [--patience 6] [--lr-patience 2]
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
-                    [--centre none|utterance] [--recording-chain]
+                    [--centre none|utterance] [--recording-chain] [--only LIST] [--validation-only]
 
 Speaker-independent cross-validation of a training recipe on a RAVDESS-style folder.
 The actors, sorted, are cut into --folds consecutive groups (RAVDESS: 1-4, 5-8, ...,
@@ -25,12 +25,20 @@ UAR (UA) and macro-F1 as mean +- sd over folds, per-fold scores, per-class recal
 the summed confusion matrix (<out>/confusion.png); each fold folder gets its own
 confusion.png and curves.png. --resume skips finished folds and
 continues an interrupted one from its last epoch. Default --out: runs/<folder>-crossval.
-Each fold's feature cache is deleted when the fold ends (--keep-caches keeps them).`;
+Each fold's feature cache is deleted when the fold ends (--keep-caches keeps them).
+
+--only 6 (or 1,6) trains only those folds; --validation-only holds their test actors
+back, scoring the validation actors alone: the way to choose a recipe inside the
+training folds. A later run of every fold with --resume reuses them, scoring a held-back
+fold's test actors without training it again.`;
 
 function foldLine(r: FoldResult): string {
   const p = r.plan;
+  const scores = r.test === undefined
+    ? `validation: accuracy ${pct(r.val.accuracy)}  UAR ${pct(r.val.uar)}  macro-F1 ${pct(r.val.macroF1)}  (test actors held back)`
+    : `accuracy ${pct(r.test.accuracy)}  UAR ${pct(r.test.uar)}  macro-F1 ${pct(r.test.macroF1)}`;
   return `fold ${p.fold}  test ${formatActors(p.test).padEnd(7)} val ${formatActors(p.val).padEnd(6)} best epoch ${String(r.bestEpoch).padStart(3)}/${r.epochs}` +
-    `  accuracy ${pct(r.test.accuracy)}  UAR ${pct(r.test.uar)}  macro-F1 ${pct(r.test.macroF1)}${r.reused ? '  (finished earlier)' : ''}`;
+    `  ${scores}${r.reused ? '  (finished earlier)' : ''}`;
 }
 
 function printSummary(s: CrossValidationSummary): void {
@@ -49,8 +57,12 @@ function printSummary(s: CrossValidationSummary): void {
 function foldPictures(dir: string, result: FoldResult): void {
   const confusion = path.join(dir, 'confusion.png');
   const curves = path.join(dir, 'curves.png');
-  if (result.reused && fs.existsSync(confusion) && fs.existsSync(curves)) return;
   const { history } = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { history: EpochRecord[] };
+  if (result.test === undefined) {
+    writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
+    return;
+  }
+  if (result.reused && fs.existsSync(confusion) && fs.existsSync(curves)) return;
   writeFileAtomic(confusion, renderConfusionPng(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` }));
   writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
 }
@@ -65,6 +77,8 @@ export async function runCrossval(argv: string[]): Promise<number> {
       out: { type: 'string' },
       resume: { type: 'boolean', default: false },
       'keep-caches': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'validation-only': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     CROSSVAL_USAGE,
@@ -79,6 +93,11 @@ export async function runCrossval(argv: string[]): Promise<number> {
   const folds = numberFlag('folds', values.folds, CROSSVAL_USAGE, { integer: true, min: 2, max: 999 }) ?? 6;
   const valActors = numberFlag('val-actors', values['val-actors'], CROSSVAL_USAGE, { integer: true, min: 1, max: 999 }) ?? 2;
   const out = values.out ?? path.join('runs', `${path.basename(path.resolve(dir))}-crossval`);
+  const only = values.only === undefined ? undefined : values.only.split(',').map((f) => {
+    const n = numberFlag('only', f.trim(), CROSSVAL_USAGE, { integer: true, min: 1, max: folds });
+    if (n === undefined) throw new UsageError(`--only takes fold numbers like 6 or 1,6, not '${values.only}'`, CROSSVAL_USAGE);
+    return n;
+  });
   let printer = trainProgressPrinter();
   const started = Date.now();
   const summary = await crossValidate(dir, {
@@ -88,6 +107,8 @@ export async function runCrossval(argv: string[]): Promise<number> {
     valActors,
     resume: values.resume,
     keepCaches: values['keep-caches'],
+    ...(only === undefined ? {} : { only }),
+    validationOnly: values['validation-only'],
     onProgress: (event) => {
       if (event.kind === 'fold-start') {
         const p = event.plan;
@@ -104,6 +125,11 @@ export async function runCrossval(argv: string[]): Promise<number> {
       }
     },
   });
+  if (!summary.complete) {
+    process.stdout.write(`${summary.folds.length} of ${folds} folds${values['validation-only'] ? ', test actors held back' : ''}: no cross-validation summary (run every fold with --resume for it)\n`);
+    for (const r of summary.folds) process.stdout.write(`  ${foldLine(r)}\n`);
+    return 0;
+  }
   writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(summary.confusion, EMOTIONS, { title: `${summary.folds.length}-fold cross-validation, test folds summed` }));
   printSummary(summary);
   process.stdout.write(`summary: ${path.join(out, 'crossval.json')}, confusion matrix: ${path.join(out, 'confusion.png')}; ${formatDuration(summary.seconds)}\n`);

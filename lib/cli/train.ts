@@ -194,9 +194,10 @@ export async function runTrain(argv: string[]): Promise<number> {
     resume: values.resume,
     onProgress: trainProgressPrinter(),
   });
-  writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(result.metrics.test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
+  const test = result.metrics.test as ClassificationMetrics; // emo train always scores its test actors
+  writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
   writeFileAtomic(path.join(out, 'curves.png'), renderCurvesPng(result.history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch }));
-  for (const split of ['train', 'val', 'test'] as const) printMetrics(split, result.metrics[split]);
+  for (const [split, m] of [['train', result.metrics.train], ['val', result.metrics.val], ['test', test]] as const) printMetrics(split, m);
   process.stdout.write(`best epoch ${result.bestEpoch}; ${result.failedFiles} files failed; backend ${result.backend}; ${formatDuration(result.seconds)}; artefacts in ${out}\n`);
   return 0;
 }

@@ -37,6 +37,12 @@ export interface FoldJob {
   resume?: boolean;
   /** Delete the fold's feature cache once the fold is finished (it is rebuilt if needed). Default true. */
   dropCache?: boolean;
+  /**
+   * `false`: train and score the validation actors only, leaving the test actors unscored (for
+   * choosing a recipe); a later job with the default scores the finished fold without retraining.
+   * Default true.
+   */
+  scoreTest?: boolean;
   onProgress?: (event: TrainProgress) => void;
 }
 
@@ -45,8 +51,8 @@ export interface FoldResult {
   plan: FoldPlan;
   bestEpoch: number;
   epochs: number;
-  /** Scores of the best epoch's model on the fold's test actors (original clips). */
-  test: ClassificationMetrics;
+  /** Scores of the best epoch's model on the fold's test actors (original clips); absent while they are held back (`scoreTest: false`). */
+  test?: ClassificationMetrics;
   /** ... and on its validation actors. */
   val: ClassificationMetrics;
   seconds: number;
@@ -75,6 +81,12 @@ export interface CrossValidationSummary {
   pooled: ClassificationMetrics;
   labels: readonly string[];
   seconds: number;
+  /**
+   * False when only some folds ran (`only`) or their test actors were held back
+   * (`validationOnly`): the scores above then cover the folds with test scores, and are NaN
+   * when there are none.
+   */
+  complete: boolean;
 }
 
 /** Progress of {@link crossValidate}: a fold starts, a training event within it, a fold ends. */
@@ -95,6 +107,16 @@ export interface CrossValidationOptions extends FoldRecipe {
   resume?: boolean;
   /** Keep each fold's feature cache (about 1 GB each on RAVDESS). Default false. */
   keepCaches?: boolean;
+  /**
+   * Run only these folds (1-based): the others are neither trained nor summarised, and no
+   * `crossval.json` is written. A later run of every fold with `resume` reuses them. Default: all.
+   */
+  only?: number[];
+  /**
+   * Hold the test actors back: the folds are trained and scored on their validation actors only,
+   * for choosing a recipe inside the training folds (see {@link FoldJob.scoreTest}). Default false.
+   */
+  validationOnly?: boolean;
   onProgress?: (event: CrossValidationProgress) => void;
 }
 
@@ -155,9 +177,12 @@ function finishedFold(job: FoldJob): FoldRecord | null {
  */
 export async function trainFold(job: FoldJob): Promise<FoldResult> {
   const started = process.hrtime.bigint();
+  const scoreTest = job.scoreTest !== false;
   if (job.resume) {
     const done = finishedFold(job);
-    if (done !== null) return { plan: done.plan, bestEpoch: done.bestEpoch, epochs: done.epochs, test: done.test, val: done.val, seconds: done.seconds, reused: true };
+    // A fold trained with its test actors held back and now wanted scored goes on below: its
+    // checkpoint is the last epoch, so trainModel only scores it.
+    if (done !== null && (done.test !== undefined || !scoreTest)) return { ...foldResult(done), reused: true };
   }
   const cache = path.join(job.out, 'features.cache');
   const hasCheckpoint = fs.existsSync(path.join(job.out, 'checkpoint', 'state.json')) || fs.existsSync(path.join(job.out, 'checkpoint.old', 'state.json'));
@@ -168,6 +193,7 @@ export async function trainFold(job: FoldJob): Promise<FoldResult> {
     split: { testActors: job.plan.test, valActors: job.plan.val, trainActors: job.plan.train },
     cache,
     resume: Boolean(job.resume) && hasCheckpoint,
+    scoreTest,
     ...(job.onProgress ? { onProgress: job.onProgress } : {}),
   });
   const record: FoldRecord = {
@@ -182,7 +208,12 @@ export async function trainFold(job: FoldJob): Promise<FoldResult> {
   };
   writeJsonAtomicSync(path.join(job.out, 'fold.json'), record);
   if (job.dropCache !== false) fs.rmSync(cache, { force: true });
-  return { plan: record.plan, bestEpoch: record.bestEpoch, epochs: record.epochs, test: record.test, val: record.val, seconds: record.seconds, reused: false };
+  return { ...foldResult(record), reused: false };
+}
+
+function foldResult(r: FoldRecord): Omit<FoldResult, 'reused'> {
+  const { plan, bestEpoch, epochs, test, val, seconds } = r;
+  return test === undefined ? { plan, bestEpoch, epochs, val, seconds } : { plan, bestEpoch, epochs, test, val, seconds };
 }
 
 function meanSd(values: number[]): MeanSd {
@@ -197,12 +228,15 @@ function meanSd(values: number[]): MeanSd {
  */
 export function summariseFolds(folds: FoldResult[], labels: readonly string[] = EMOTIONS): Pick<CrossValidationSummary, 'accuracy' | 'uar' | 'macroF1' | 'confusion' | 'pooled'> {
   if (folds.length === 0) throw new RangeError('no folds to summarise');
+  const unscored = folds.find((f) => f.test === undefined);
+  if (unscored !== undefined) throw new RangeError(`fold ${unscored.plan.fold} has no test scores (its test actors were held back)`);
+  const tests = folds.map((f) => f.test as ClassificationMetrics);
   const k = labels.length;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const truth: number[] = [];
   const predicted: number[] = [];
-  for (const f of folds) {
-    f.test.confusion.forEach((row, t) =>
+  for (const test of tests) {
+    test.confusion.forEach((row, t) =>
       row.forEach((count, p) => {
         (confusion[t] as number[])[p] = ((confusion[t] as number[])[p] as number) + count;
         for (let i = 0; i < count; i++) {
@@ -213,15 +247,15 @@ export function summariseFolds(folds: FoldResult[], labels: readonly string[] = 
     );
   }
   return {
-    accuracy: meanSd(folds.map((f) => f.test.accuracy)),
-    uar: meanSd(folds.map((f) => f.test.uar)),
-    macroF1: meanSd(folds.map((f) => f.test.macroF1)),
+    accuracy: meanSd(tests.map((t) => t.accuracy)),
+    uar: meanSd(tests.map((t) => t.uar)),
+    macroF1: meanSd(tests.map((t) => t.macroF1)),
     confusion,
     pooled: classificationMetrics(truth, predicted, labels),
   };
 }
 
-const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'onProgress', ...RECIPE_KEYS];
+const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'only', 'validationOnly', 'onProgress', ...RECIPE_KEYS];
 
 /**
  * Speaker-independent K-fold cross-validation of a training recipe on a
@@ -237,30 +271,45 @@ export async function crossValidate(dir: string, options: CrossValidationOptions
   const o = checkPlainObject('options', options);
   checkKnownKeys('options', o, CROSSVAL_KEYS);
   if (typeof o.out !== 'string' || o.out === '') throw new TypeError('Expected a folder path for options.out');
-  const { out, folds, valActors, resume, keepCaches, onProgress, ...recipe } = options;
+  const { out, folds, valActors, resume, keepCaches, only, validationOnly, onProgress, ...recipe } = options;
+  if (validationOnly !== undefined && typeof validationOnly !== 'boolean') throw new TypeError(`Expected a boolean for options.validationOnly but received ${String(validationOnly)}`);
+  if (only !== undefined && (!Array.isArray(only) || only.length === 0)) throw new TypeError('Expected a non-empty array of fold numbers for options.only');
   const started = process.hrtime.bigint();
   const { entries } = indexRavdess(dir);
   if (entries.length === 0) throw new EmoError(`no RAVDESS speech clips in ${dir}`, 'ERR_DATASET_EMPTY');
-  const plans = planFolds([...new Set(entries.map((e) => e.actor))], folds ?? 6, valActors ?? 2);
+  const allPlans = planFolds([...new Set(entries.map((e) => e.actor))], folds ?? 6, valActors ?? 2);
+  only?.forEach((f, i) => checkInteger(`options.only[${i}]`, f, 1, allPlans.length));
+  const plans = only === undefined ? allPlans : allPlans.filter((p) => only.includes(p.fold));
   fs.mkdirSync(out, { recursive: true });
   fs.rmSync(path.join(out, 'crossval.json'), { force: true });
   const results: FoldResult[] = [];
   for (const plan of plans) {
-    const job: FoldJob = { dir, plan, recipe, out: path.join(out, `fold-${plan.fold}`), resume: Boolean(resume), dropCache: !keepCaches };
+    const job: FoldJob = { dir, plan, recipe, out: path.join(out, `fold-${plan.fold}`), resume: Boolean(resume), dropCache: !keepCaches, scoreTest: validationOnly !== true };
     onProgress?.({ kind: 'fold-start', plan, folds: plans.length, resumed: Boolean(resume) && fs.existsSync(job.out) });
     job.onProgress = (event) => onProgress?.({ kind: 'train', plan, folds: plans.length, event });
     const result = await trainFold(job);
     results.push(result);
     onProgress?.({ kind: 'fold-end', result, folds: plans.length, done: results.length });
   }
+  const scored = results.filter((r) => r.test !== undefined);
+  const unscored: ReturnType<typeof summariseFolds> = {
+    accuracy: { mean: NaN, sd: NaN },
+    uar: { mean: NaN, sd: NaN },
+    macroF1: { mean: NaN, sd: NaN },
+    confusion: EMOTIONS.map(() => new Array<number>(EMOTIONS.length).fill(0)),
+    pooled: classificationMetrics([], [], EMOTIONS),
+  };
+  const complete = plans.length === allPlans.length && scored.length === results.length;
   const summary: CrossValidationSummary = {
     dir: path.resolve(dir),
     folds: results,
     recipe,
-    ...summariseFolds(results),
+    ...(scored.length > 0 ? summariseFolds(scored) : unscored),
     labels: EMOTIONS,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
+    complete,
   };
+  if (!complete) return summary;
   writeJsonAtomicSync(path.join(out, 'crossval.json'), {
     ...summary,
     foldActors: results.map((r) => ({ fold: r.plan.fold, test: formatActors(r.plan.test), val: formatActors(r.plan.val), train: formatActors(r.plan.train) })),

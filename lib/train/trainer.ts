@@ -71,6 +71,12 @@ export interface TrainOptions {
    * exported graph alike. Default `'none'`.
    */
   centre?: Centring;
+  /**
+   * `false`: the test actors are not scored (no test metrics anywhere in the run), for choosing a
+   * recipe on validation actors without seeing the test score; a later `resume` of the finished
+   * run with the default scores them without training further. Default true.
+   */
+  scoreTest?: boolean;
   /** Feature cache file. Default `<out>/features.cache`. */
   cache?: string;
   /** Continue from `<out>/checkpoint` (the last complete epoch). */
@@ -103,7 +109,8 @@ export interface EpochRecord {
 export interface TrainResult {
   bestEpoch: number;
   history: EpochRecord[];
-  metrics: Record<SplitName, ClassificationMetrics>;
+  /** The best epoch's model on each split's original clips (no `test` when `scoreTest` was false). */
+  metrics: { train: ClassificationMetrics; val: ClassificationMetrics; test?: ClassificationMetrics };
   failedFiles: number;
   backend: string;
   seconds: number;
@@ -180,7 +187,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
 export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'recordingChain'] as const;
 
-const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'onProgress', ...RECIPE_KEYS];
+const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'scoreTest', 'onProgress', ...RECIPE_KEYS];
 
 
 // Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
@@ -330,6 +337,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const centre = (o.centre ?? 'none') as Centring;
   if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
   const recordingChain = o.recordingChain === true;
+  if (o.scoreTest !== undefined && typeof o.scoreTest !== 'boolean') throw new TypeError(`Expected a boolean for options.scoreTest but received ${String(o.scoreTest)}`);
+  const scoreTest = o.scoreTest !== false;
   const onProgress = options.onProgress;
   const started = process.hrtime.bigint();
 
@@ -479,8 +488,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     }
 
     const bestModel = await loadModel(path.join(out, 'best'));
-    const metrics = {} as Record<SplitName, ClassificationMetrics>;
-    for (const split of ['train', 'val', 'test'] as const) {
+    const metrics = {} as TrainResult['metrics'];
+    for (const split of scoreTest ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
       const rs = of(split, true);
       const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), norm, batch);
       metrics[split] = classificationMetrics(labelsOf(rs), predicted, EMOTIONS);
