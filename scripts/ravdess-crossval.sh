@@ -14,13 +14,19 @@
 #   defaults    emo train's defaults: the same variants, plus VTLP 0.85-1.15, SpecAugment-style
 #               masks and mixup (alpha 0.4), Adam at 0.001 halved after 2 epochs without a better
 #               validation macro-F1
+#   centre, centre-chain, centre-chain-balance
+#               the defaults plus one recipe lever after another: --centre utterance, then
+#               --recording-chain, then --balance-classes
 #   longer      one longer run of the defaults on the default split (fold 6: test 21-24,
 #               validation 19-20), 30 epochs, to show what the budget cuts off
+# A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
+# it runs fold 6 alone with its test actors 21-24 held back, so the recipe is judged on validation
+# actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
 # About 25 minutes per fold and 2.5 hours per recipe on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,21p' "$0" >&2
+  sed -n '2,24p' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -35,18 +41,21 @@ emo check-corpus "$corpus"
 # The epoch budget: 12 epochs per fold, no early stop; the best validation epoch is scored.
 budget=(--epochs 12 --patience 12 --seed 1)
 for step in "${steps[@]}"; do
-  case "$step" in
-    reference)
-      emo crossval "$corpus" --folds 6 --out "$work/reference" --resume "${budget[@]}" \
-        --optimizer sgd --lr 0.01 --momentum 0.8 --weight-decay 1e-3 --lr-patience 10000 \
-        --no-masking --no-warp --mixup 0 ;;
-    defaults)
-      emo crossval "$corpus" --folds 6 --out "$work/defaults" --resume "${budget[@]}" ;;
+  name="${step#screen:}"
+  if [ "$name" != "$step" ]; then scope=(--only 6 --validation-only); else scope=(); fi
+  case "$name" in
+    reference) recipe=(--optimizer sgd --lr 0.01 --momentum 0.8 --weight-decay 1e-3 --lr-patience 10000 --no-masking --no-warp --mixup 0) ;;
+    defaults) recipe=() ;;
+    centre) recipe=(--centre utterance) ;;
+    centre-chain) recipe=(--centre utterance --recording-chain) ;;
+    centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     longer)
       if [ -f "$work/longer/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
-      emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 ${resume[@]+"${resume[@]}"} ;;
+      emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 ${resume[@]+"${resume[@]}"}
+      continue ;;
     *)
-      echo "unknown step '$step' (reference, defaults, longer)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, longer; screen:<recipe>)" >&2
       exit 2 ;;
   esac
+  emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
 done
