@@ -141,6 +141,25 @@ describe('emo crossval', function () {
     assert.deepEqual(after.uar, before.uar);
   });
 
+  it('emo export --crossval records the cross-validation summary and the whole recipe in the model', () => {
+    const file = path.join(tmp, 'fold-1.onnx');
+    const x = run(['export', path.join(out, 'fold-1'), '--out', file, '--crossval', path.join(out, 'crossval.json')]);
+    assert.equal(x.status, 0, x.stderr);
+    const { onnx } = require('onnx-proto');
+    const meta = Object.fromEntries(onnx.ModelProto.decode(fs.readFileSync(file)).metadataProps.map((p) => [p.key, p.value]));
+    const training = JSON.parse(meta['emo.training']);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'crossval.json'), 'utf8'));
+    assert.deepEqual(training.crossValidation.uar, summary.uar);
+    assert.deepEqual(training.crossValidation.folds.map((f) => [f.fold, f.uar]), summary.folds.map((f) => [f.plan.fold, f.test.uar]));
+    assert.equal(training.recipe.batch, 8);
+    assert.equal(training.recipe.epochs, 2);
+    assert.equal(training.recipe.optimizer, 'adam');
+    assert.equal(training.recipe.centre, 'none');
+    const bad = run(['export', path.join(out, 'fold-1'), '--out', file, '--crossval', path.join(out, 'fold-1', 'run.json')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /not an emo crossval summary/);
+  });
+
   it('--only --validation-only trains a fold with its test actors held back; a full --resume scores it without training it again', () => {
     const held = path.join(tmp, 'held');
     const args = ['--folds', '2', '--val-actors', '1', '--epochs', '2', '--batch', '8', '--out', held];

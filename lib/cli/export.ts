@@ -10,8 +10,10 @@ import { loadModel, useBestBackend } from '../nn';
 import { writeFileAtomic } from './files';
 import { resolveTrainedModel, type TrainedModelFolder } from './run-dir';
 import { parseCommandLine, UsageError } from './usage';
+import { EmoError } from '../errors';
+import type { ClassificationMetrics } from '../train';
 
-export const EXPORT_USAGE = `Usage: emo export <run dir | model dir> [--out FILE] [--opset 17]
+export const EXPORT_USAGE = `Usage: emo export <run dir | model dir> [--out FILE] [--opset 17] [--crossval FILE]
 
 Writes the trained network as one ONNX file (default <run dir>/model.onnx; a run
 folder exports its best model): input 'mel' [batch, 7, 128, 128] (melChunks dB,
@@ -21,7 +23,28 @@ Before writing, the graph is run in onnxruntime on the run's validation clips
 (generated clips when the run's feature cache is not at hand) and compared with
 TensorFlow.js; a largest difference above 1e-4 fails and writes nothing.
 
-  --opset N   ONNX opset of the default domain, ${SUPPORTED_OPSETS[0]}-${SUPPORTED_OPSETS[SUPPORTED_OPSETS.length - 1]} (default 17)`;
+  --opset N        ONNX opset of the default domain, ${SUPPORTED_OPSETS[0]}-${SUPPORTED_OPSETS[SUPPORTED_OPSETS.length - 1]} (default 17)
+  --crossval FILE  an emo crossval summary (crossval.json) of the model's recipe, recorded in
+                   emo.training as crossValidation: folds, per-fold and mean +- sd scores`;
+
+/** What `emo.training.crossValidation` records of a `crossval.json`. */
+export function crossValidationSummary(file: string): Record<string, unknown> {
+  let summary: Record<string, unknown>;
+  try {
+    summary = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (error) {
+    throw new EmoError(`--crossval ${file}: not a readable crossval.json (${(error as Error).message})`, 'ERR_FILE_READ');
+  }
+  const folds = summary.folds as Array<{ plan: { fold: number; test: number[]; val: number[] }; bestEpoch: number; test: ClassificationMetrics }> | undefined;
+  if (!Array.isArray(folds) || summary.uar === undefined) throw new EmoError(`--crossval ${file}: not an emo crossval summary (no folds or scores)`, 'ERR_FILE_READ');
+  return {
+    folds: folds.map((f) => ({ fold: f.plan.fold, test: f.plan.test, val: f.plan.val, bestEpoch: f.bestEpoch, accuracy: f.test.accuracy, uar: f.test.uar, macroF1: f.test.macroF1 })),
+    accuracy: summary.accuracy,
+    uar: summary.uar,
+    macroF1: summary.macroF1,
+    recipe: summary.recipe,
+  };
+}
 
 // More validation clips than this add time, not confidence: 32 clips are 224 chunk images.
 const MAX_VERIFY_CLIPS = 32;
@@ -39,7 +62,8 @@ export function trainingSummary(folder: TrainedModelFolder): Record<string, unkn
     split: run.split ? { train: run.split.train, val: run.split.val, test: run.split.test, leaksSpeakers: run.split.leaksSpeakers ?? false } : undefined,
     splitOptions: run.options.split ?? {},
     seed: run.options.seed,
-    recipe: { mixup: run.options.mixup, warp: run.options.warp, masking: run.options.masking },
+    // Everything that made the run except where it came from and went to.
+    recipe: Object.fromEntries(Object.entries(run.options).filter(([key, value]) => !['split', 'cache', 'resume'].includes(key) && value !== undefined)),
     epochs: metrics?.history.length,
     bestEpoch: metrics?.bestEpoch,
     scores: metrics ? { train: score('train'), val: score('val'), test: score('test') } : undefined,
@@ -72,7 +96,7 @@ function validationClips(folder: TrainedModelFolder): MelChunks[] | null {
 export async function runExport(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
-    { out: { type: 'string' }, opset: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { out: { type: 'string' }, opset: { type: 'string' }, crossval: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     EXPORT_USAGE,
   );
   if (values.help) {
@@ -83,6 +107,7 @@ export async function runExport(argv: string[]): Promise<number> {
   const opset = values.opset === undefined ? 17 : Number(values.opset);
   if (!(SUPPORTED_OPSETS as readonly number[]).includes(opset)) throw new UsageError(`--opset must be one of ${SUPPORTED_OPSETS.join(', ')}, not '${values.opset}'`, EXPORT_USAGE);
 
+  const crossValidation = values.crossval === undefined ? undefined : crossValidationSummary(values.crossval);
   const folder = resolveTrainedModel(positionals[0] as string);
   const out = values.out ?? path.join(folder.runDir, 'model.onnx');
   const features: FeatureOptions | undefined = folder.run?.pipeline ? featureOptionsFromNative(folder.run.pipeline as unknown as NativeConfig) : undefined;
@@ -93,7 +118,7 @@ export async function runExport(argv: string[]): Promise<number> {
     const bytes = await exportOnnx(model, folder.normalisation, {
       opset,
       features,
-      training: trainingSummary(folder),
+      training: crossValidation === undefined ? trainingSummary(folder) : { ...trainingSummary(folder), crossValidation },
       ...(clips ? { verifyClips: clips, verifySource: 'validation' } : {}),
     });
     writeFileAtomic(out, bytes);

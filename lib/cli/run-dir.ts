@@ -7,7 +7,8 @@ import type { ClassificationMetrics, Normalisation } from '../train';
 /** The parts of `run.json` the CLI reads back. */
 export interface RunRecord {
   dir: string;
-  options: { split?: SplitOptions; cache?: string; seed?: number; epochs?: number; mixup?: number; warp?: unknown; masking?: unknown };
+  /** The training options (the recipe, the split, the cache, resume). */
+  options: { split?: SplitOptions; cache?: string; seed?: number; epochs?: number; mixup?: number; warp?: unknown; masking?: unknown; resume?: boolean } & Record<string, unknown>;
   pipeline?: Record<string, number | null>;
   split?: { train: number[]; val: number[]; test: number[]; leaksSpeakers?: boolean };
   backend?: string;
@@ -17,7 +18,7 @@ export interface RunRecord {
 export interface MetricsRecord {
   bestEpoch: number;
   history: unknown[];
-  metrics: Record<'train' | 'val' | 'test', ClassificationMetrics>;
+  metrics: { train: ClassificationMetrics; val: ClassificationMetrics; test?: ClassificationMetrics };
 }
 
 /** A trained model on disk: a run folder (`emo train --out`) or a bare tfjs model folder. */
