@@ -22,11 +22,13 @@
 # A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
 # it runs fold 6 alone with its test actors 21-24 held back, so the recipe is judged on validation
 # actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
+# Written fold6:<recipe>, it runs (or reuses) fold 6 and scores its test actors, keeping its feature
+# cache for the export: the default model's run (scripts/train-default-model.sh).
 # About 25 minutes per fold and 2.5 hours per recipe on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,24p' "$0" >&2
+  sed -n '2,26p' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -41,8 +43,12 @@ emo check-corpus "$corpus"
 # The epoch budget: 12 epochs per fold, no early stop; the best validation epoch is scored.
 budget=(--epochs 12 --patience 12 --seed 1)
 for step in "${steps[@]}"; do
-  name="${step#screen:}"
-  if [ "$name" != "$step" ]; then scope=(--only 6 --validation-only); else scope=(); fi
+  name="${step#*:}"
+  case "$step" in
+    screen:*) scope=(--only 6 --validation-only) ;;
+    fold6:*) scope=(--only 6 --keep-caches) ;;
+    *) scope=() ;;
+  esac
   case "$name" in
     reference) recipe=(--optimizer sgd --lr 0.01 --momentum 0.8 --weight-decay 1e-3 --lr-patience 10000 --no-masking --no-warp --mixup 0) ;;
     defaults) recipe=() ;;
@@ -54,7 +60,7 @@ for step in "${steps[@]}"; do
       emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 ${resume[@]+"${resume[@]}"}
       continue ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, longer; screen:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, longer; screen:<recipe>, fold6:<recipe>)" >&2
       exit 2 ;;
   esac
   emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
