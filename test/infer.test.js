@@ -180,6 +180,22 @@ describe('inference: loadClassifier', function () {
     await assert.rejects(clf.timeline(wav, { hop: 0 }), RangeError);
   });
 
+  it('a recording up to SINGLE_CLIP_SECONDS (6 s) is one clip, labelled like classify; singleClipSeconds 0 gives its windows', async () => {
+    assert.equal(emo.SINGLE_CLIP_SECONDS, 6);
+    const wav = wavOf(voice(5.2, 48000, 6), 48000);
+    const c = await clf.classify(wav);
+    const t = await clf.timeline(wav);
+    assert.deepEqual(t.segments, [{ start: 0.5, end: 3.5, ...c }]);
+    assert.equal(t.label, c.label);
+    const w = await clf.timeline(wav, { singleClipSeconds: 0 });
+    assert.deepEqual(w.segments.map((s) => [s.start, s.end]), [[0.5, 3.5], [2, 5], [3.5, 5.2]]);
+    assert.deepEqual(w.segments[0].probabilities, c.probabilities);
+    // A shorter window than the model's means windows from one window's length on.
+    assert.equal((await clf.timeline(wav, { window: 1, hop: 1 })).segments.length, 5);
+    assert.equal((await clf.timeline(wavOf(voice(6.2, 48000, 6), 48000))).segments.length, 3);
+    await assert.rejects(clf.timeline(wav, { singleClipSeconds: -1 }), RangeError);
+  });
+
   it('streams a long recording through its windows with bounded memory', async () => {
     // 20 minutes at 16 kHz: 800 windows. All their features at once would be 367 MB, their
     // onnxruntime activations in one run 20 GB.

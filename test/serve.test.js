@@ -102,6 +102,10 @@ describe('emo serve: HTTP API', function () {
     assert.deepEqual(r.json, overHttp({ ...(await clf.classify(clip)), duration: 3.5 }));
     assert.ok(EMOTIONS.includes(r.json.label));
 
+    // Up to 6 s is one clip too (a RAVDESS clip lasts up to 5.3 s).
+    const five = wavOf(5.5, 5);
+    assert.deepEqual((await postAudio(base, five)).json, overHttp({ ...(await clf.classify(five)), duration: 5.5 }));
+
     const long = wavOf(9, 3, 16000);
     const t = await postAudio(base, long, 'audio/x-wav');
     assert.equal(t.status, 200, t.text);

@@ -93,7 +93,7 @@ describe('emo train / emo evaluate', function () {
     assert.equal(run(['evaluate', out, corpus, '--condition', 'all', '--predictions', path.join(tmp, 'p.jsonl')]).status, 2);
   });
 
-  it('exports the briefly trained run to ONNX, parity-checked on its validation clips; evaluate gives the same metrics from the .onnx', () => {
+  it('exports the briefly trained run to ONNX, parity-checked on its validation clips; evaluate gives the same metrics from the .onnx', async () => {
     const out = path.join(tmp, 'run'); // trained by the test above
     const x = run(['export', out]);
     assert.equal(x.status, 0, x.stderr);
@@ -130,14 +130,31 @@ describe('emo train / emo evaluate', function () {
     });
     assert.equal(a.find((r) => r.file.endsWith('03-01-03-01-01-01-01.wav')).truth, 'happy');
 
-    // --protocol windows labels a clip as emo classify does: its labels are classify's, clip for clip.
-    const windows = run(['evaluate', file, corpus, '--split', 'all', '--protocol', 'windows', '--predictions', path.join(tmp, 'windows.jsonl')]);
-    assert.equal(windows.status, 1, windows.stderr); // the corrupt clip
+    // The default protocol labels a clip as emo classify labels it (one clip up to 6 s), clip for clip.
     const classified = spawnSync(process.execPath, [cli, 'classify', corpus, '--model', file, '--format', 'jsonl'], { encoding: 'utf8' });
     const byFile = Object.fromEntries(classified.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.file, r]));
+    for (const row of b) assert.equal(row.predicted, byFile[row.file].label, row.file);
+    // --protocol windows: the mean of the probabilities of 3-s windows every 1.5 s from 0.5 s on,
+    // recomputed here window by window (3.6-s clips: windows from 0.5 s and from 2.0 s, zero-padded).
+    const windows = run(['evaluate', file, corpus, '--split', 'all', '--protocol', 'windows', '--predictions', path.join(tmp, 'windows.jsonl')]);
+    assert.equal(windows.status, 1, windows.stderr); // the corrupt clip
     const w = rows('windows.jsonl');
     assert.equal(w.length, 48);
-    for (const row of w) assert.equal(row.predicted, byFile[row.file].label, row.file);
+    const emo = require('../dist');
+    const clf = await emo.loadClassifier(file);
+    try {
+      for (const row of w.slice(0, 12)) {
+        const { channels: [x], sampleRate } = emo.decodeWav(fs.readFileSync(row.file));
+        const first = await clf.classify(x, { sampleRate });
+        const second = await clf.classify(x.subarray(Math.round(2 * sampleRate)), { sampleRate, offsetSeconds: 0 });
+        row.probabilities.forEach((p, k) => {
+          const label = clf.labels[k];
+          assert.ok(Math.abs(p - (first.probabilities[label] + second.probabilities[label]) / 2) < 1e-5, `${row.file} ${label}`);
+        });
+      }
+    } finally {
+      await clf.close();
+    }
     assert.equal(run(['evaluate', out, corpus, '--protocol', 'windows']).status, 2, 'windows needs an .onnx file');
 
     // Options are checked; an unknown opset is a usage error.

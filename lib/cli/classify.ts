@@ -22,9 +22,10 @@ export const CLASSIFY_USAGE = `Usage: emo classify <file | dir...> [--model FILE
 
 Labels the emotion of every recording: files as given, folders walked recursively in
 sorted order for the --ext extensions. WAV is decoded natively; other formats through
-the system's ffmpeg (EMO_FFMPEG overrides its path). A file is classified on the 3 s
-after its first 0.5 s; a longer file (or any file with --timeline) also gets the
-emotions of windows of --window seconds every --hop seconds.
+the system's ffmpeg (EMO_FFMPEG overrides its path). A file up to 6 s is one clip,
+labelled on the 3 s after its first 0.5 s (as the model was trained and scored); a longer
+file (or any file with --timeline) is labelled by the mean over windows of --window
+seconds every --hop seconds, each window in the output.
 
 Output (default: a table on a terminal, else jsonl; --out FILE picks by extension):
   jsonl  one object per file: {"file","label","confidence","probabilities","attention"}

@@ -56,9 +56,10 @@ file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the 
 metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
 "probabilities": [8, in label order]}.
 
---protocol windows labels each clip as emo classify labels a clip longer than 3.5 s: the
-mean of the probabilities of 3-s windows every 1.5 s from 0.5 s on (.onnx models only);
-the default, offset, scores the 3 s after the first 0.5 s, as training does.
+--protocol windows labels each clip as emo classify labels a recording longer than 6 s:
+the mean of the probabilities of 3-s windows every 1.5 s from 0.5 s on (.onnx models
+only); the default, offset, scores the 3 s after the first 0.5 s, as training does and as
+emo classify, classify() and the server label a recording up to 6 s.
 
 --condition scores the clips as a recording condition delivers them (comma-separated, or
 all; default clean), each with its metrics and confusion-<split>-<condition>.png, then a
@@ -240,7 +241,8 @@ async function onnxPredictor(file: string): Promise<{ predictor: Predictor; spli
       },
       async predictWindows(wav) {
         classifier ??= await loadClassifier(file);
-        const { probabilities } = await classifier.timeline(wav);
+        // Windows however short the clip: the alternative to the one-clip rule, for comparing the two.
+        const { probabilities } = await classifier.timeline(wav, { singleClipSeconds: 0 });
         return Float32Array.from(EMOTIONS, (label) => probabilities[label] as number);
       },
       close: async () => {

@@ -45,12 +45,36 @@ export interface ClassifyOptions {
   offsetSeconds?: number;
 }
 
+/**
+ * A recording up to this long, seconds, is one clip: it gets one label from the 3 s after its first
+ * 0.5 s, as training sees a clip — in {@link Classifier.classify}, {@link Classifier.timeline},
+ * `emo classify`, `emo evaluate` and the server alike. Longer recordings get a timeline of
+ * windows. (RAVDESS clips last 2.9–5.3 s. On validation actors, one window scored as well as or
+ * better than the mean over 3-s windows every 1.5 s: docs/ravdess-experiments.md.)
+ */
+export const SINGLE_CLIP_SECONDS = 6;
+
 /** Options of {@link Classifier.timeline}. */
 export interface TimelineOptions extends ClassifyOptions {
   /** Window length, seconds: at most the model's clip (3 s); shorter windows are zero-padded. Default 3. */
   window?: number;
   /** Seconds between window starts. Default 1.5. */
   hop?: number;
+  /**
+   * Recordings up to this long, seconds, get one window, identical to {@link Classifier.classify}.
+   * Default {@link SINGLE_CLIP_SECONDS} with the model's window, 0 with a shorter `window` (then only
+   * audio within one window of the offset is one window).
+   */
+  singleClipSeconds?: number;
+}
+
+/**
+ * Whether a recording of `seconds` is labelled as one clip (one window after `offset`) rather than
+ * as a timeline of `window`-second windows: see {@link SINGLE_CLIP_SECONDS}.
+ */
+export function isSingleClip(seconds: number, offset: number, window: number, clipSeconds: number, singleClipSeconds?: number): boolean {
+  const single = singleClipSeconds ?? (window >= clipSeconds ? SINGLE_CLIP_SECONDS : 0);
+  return seconds <= Math.max(offset + window, single);
 }
 
 /** One prediction. */
@@ -236,20 +260,21 @@ export class Classifier {
   /**
    * The emotions of a recording of any length: windows of `window` seconds every `hop` seconds,
    * from the 0.5-s offset on (the last one zero-padded), each classified; the overall result is
-   * the mean of the windows' probabilities. Audio up to `window` + 0.5 s gives one window,
-   * identical to {@link classify}. Memory stays bounded: windows are cut from the bytes and
+   * the mean of the windows' probabilities. A recording up to {@link SINGLE_CLIP_SECONDS} (with the
+   * model's window; see `singleClipSeconds`) gives one window, identical to {@link classify}. Memory stays bounded: windows are cut from the bytes and
    * decoded `batchSize` at a time.
    */
   async timeline(input: Uint8Array | Float32Array, options?: TimelineOptions): Promise<TimelineResult> {
-    const o = checkClassifyOptions(options, ['window', 'hop']) as TimelineOptions;
+    const o = checkClassifyOptions(options, ['window', 'hop', 'singleClipSeconds']) as TimelineOptions;
     const clipSeconds = this.model.metadata.features.durationSeconds;
     const offset = this.offsetOf(o);
     const window = o.window === undefined ? clipSeconds : checkNumber('options.window', o.window, 0.1, clipSeconds);
     const hop = o.hop === undefined ? 1.5 : checkNumber('options.hop', o.hop, 0.05, 3600);
+    const single = o.singleClipSeconds === undefined ? undefined : checkNumber('options.singleClipSeconds', o.singleClipSeconds, 0, 3600);
     const source = prepareInput(input, o, 'input');
     const layout = source.layout;
     const duration = layout ? layout.frames / layout.sampleRate : 0;
-    if (layout === null || duration <= offset + window) {
+    if (layout === null || isSingleClip(duration, offset, window, clipSeconds, single)) {
       const result = await this.classify(input, { ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), offsetSeconds: offset });
       const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
       return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmoError } from '../errors';
-import type { Classifier, EmotionResult, TimelineSegment } from './classifier';
+import { isSingleClip, type Classifier, type EmotionResult, type TimelineSegment } from './classifier';
 import { decodeWithFfmpeg, needsFfmpeg, sniffAudio, wavFormatTag } from './decode';
 import { scanWav } from './wav-layout';
 
@@ -133,7 +133,7 @@ export async function rowsOf(clf: Classifier, files: readonly string[], loaded: 
     }
     const layout = scanWav(audio);
     const seconds = layout ? layout.frames / layout.sampleRate : 0;
-    (options.timeline || seconds > offset + options.window ? long : short).push(i);
+    (options.timeline || !isSingleClip(seconds, offset, options.window, clf.metadata.features.durationSeconds) ? long : short).push(i);
   });
   const results = await clf.classifyBatch(short.map((i) => loaded[i] as Uint8Array));
   short.forEach((i, j) => {

@@ -11,7 +11,7 @@ import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
-import { loadClassifier, type Classifier } from '../infer/classifier';
+import { isSingleClip, loadClassifier, type Classifier } from '../infer/classifier';
 import { decodeWithFfmpeg, needsFfmpeg } from '../infer/decode';
 import { scanWav } from '../infer/wav-layout';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
@@ -215,7 +215,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
         if (duration > settings.maxDurationSeconds) {
           throw new HttpError(413, 'ERR_TOO_LONG', `the recording lasts ${duration.toFixed(1)} s; the limit is ${settings.maxDurationSeconds} s`);
         }
-        const result = duration > features.offsetSeconds + clipSeconds ? await ticket.timeline(wav) : await ticket.classify(wav);
+        const result = isSingleClip(duration, features.offsetSeconds, clipSeconds, clipSeconds) ? await ticket.classify(wav) : await ticket.timeline(wav);
         return { ...result, duration: Math.round(duration * 1000) / 1000 };
       },
     );
