@@ -265,7 +265,7 @@ describe('ONNX export', function () {
     await assert.rejects(openOnnxModel(42), TypeError);
     // On the command line: exit 1, a one-line message, no stack trace.
     for (const file of [text, cut]) {
-      const r = spawnSync(process.execPath, [cli, 'evaluate', file, tmp], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [cli, 'evaluate', file, tmp], { encoding: 'utf8', cwd: tmp });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /^emo: .*(not an ONNX model|truncated)/);
       assert.doesNotMatch(r.stderr, /\n\s+at /);

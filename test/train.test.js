@@ -38,7 +38,8 @@ describe('emo train / emo evaluate', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  // In the temporary folder: emo evaluate writes its pictures into the current folder by default.
+  const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: tmp });
   const split = 'actors:3/2/1';
 
   it('trains a few epochs: the training loss falls and every artefact is written and readable', () => {
@@ -78,17 +79,18 @@ describe('emo train / emo evaluate', function () {
     assert.equal(e.status, 0, e.stderr);
     const accuracy = Number(/accuracy\s+([\d.]+)%/.exec(e.stdout)[1]) / 100;
     assert.ok(Math.abs(accuracy - metrics.metrics.test.accuracy) < 1e-3, `evaluate ${accuracy} vs train's ${metrics.metrics.test.accuracy}`);
-    assert.ok(fs.existsSync(path.join(out, 'confusion-test.png')));
+    assert.ok(fs.existsSync(path.join(tmp, 'confusion-test.png')), 'into the current folder');
+    assert.ok(!fs.existsSync(path.join(out, 'confusion-test.png')), 'never beside the model');
 
     // Recording conditions: each scored, then a table; clean is the plain evaluation.
-    const c = run(['evaluate', out, corpus, '--condition', 'clean,gain-20,pink-10']);
+    const c = run(['evaluate', out, corpus, '--condition', 'clean,gain-20,pink-10', '--out', path.join(tmp, 'conditions')]);
     assert.equal(c.status, 0, c.stderr);
     const table = /conditions \(test split\)[^\n]*\n((?:  .*\n?)+)/.exec(c.stdout);
     assert.ok(table, c.stdout);
     const rows = table[1].trim().split('\n').map((l) => l.trim().split(/\s+/));
     assert.deepEqual(rows.map((r) => r[0]), ['clean', 'gain-20', 'pink-10']);
     assert.equal(Number(rows[0][1].replace('%', '')) / 100, Number(accuracy.toFixed(3)), 'clean is the plain evaluation');
-    assert.ok(fs.existsSync(path.join(out, 'confusion-test-pink-10.png')));
+    assert.ok(fs.existsSync(path.join(tmp, 'conditions', 'confusion-test-pink-10.png')));
     assert.equal(run(['evaluate', out, corpus, '--condition', 'underwater']).status, 2);
     assert.equal(run(['evaluate', out, corpus, '--condition', 'all', '--predictions', path.join(tmp, 'p.jsonl')]).status, 2);
   });

@@ -46,14 +46,15 @@ background noise, gain — the synthetic corpus's chain; needs sox).
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
-                    [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows]
+                    [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows] [--out DIR]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
 run was trained with (for an .onnx file: the split its emo.training metadata records;
---split all: every clip), and writes confusion-<split>.png beside the model. An .onnx
+--split all: every clip), and writes confusion-<split>.png into --out (default: the
+current folder; never beside the model). An .onnx
 file runs in onnxruntime, a run or model folder in TensorFlow.js; both give the same
-metrics. --predictions writes one JSON line per clip: {"file", "truth", "predicted",
+metrics. --predictions (relative to --out) writes one JSON line per clip: {"file", "truth", "predicted",
 "probabilities": [8, in label order]}.
 
 --protocol windows labels each clip as emo classify labels a recording longer than 6 s:
@@ -297,7 +298,7 @@ function parseConditions(text: string | undefined): Condition[] {
 export async function runEvaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
-    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, protocol: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, protocol: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     EVALUATE_USAGE,
   );
   if (values.help) {
@@ -314,17 +315,18 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (protocol === 'windows' && !/\.onnx$/i.test(given)) throw new UsageError('--protocol windows needs an .onnx model (emo export)', EVALUATE_USAGE);
   if (conditions.length > 1 && values.predictions !== undefined) throw new UsageError('--predictions takes one condition at a time', EVALUATE_USAGE);
 
+  // Files go where the user asks (default: here), never beside the model: that may be the package's own models/.
+  const pngDir = path.resolve(values.out ?? '.');
+  const predictionsFile = values.predictions === undefined ? undefined : path.resolve(pngDir, values.predictions);
+  fs.mkdirSync(pngDir, { recursive: true });
   let predictor: Predictor;
   let splitOptions: SplitOptions;
-  let pngDir: string;
   if (/\.onnx$/i.test(given)) {
     ({ predictor, splitOptions } = await onnxPredictor(given));
-    pngDir = path.dirname(path.resolve(given));
   } else {
     const folder = resolveTrainedModel(given);
     splitOptions = folder.run?.options.split ?? {};
     predictor = await tfjsPredictor(folder.modelDir, folder.normalisation);
-    pngDir = folder.runDir;
   }
 
   try {
@@ -368,7 +370,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
           for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
           truth.push(entry.emotionId);
           predicted.push(best);
-          if (values.predictions !== undefined) {
+          if (predictionsFile !== undefined) {
             lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
           }
           bar.tick();
@@ -381,9 +383,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       if (failed > 0) process.stdout.write(`${failed} clips failed\n`);
       anyFailed ||= failed > 0;
       table.push({ condition, metrics, failed });
-      if (values.predictions !== undefined) {
-        writeFileAtomic(values.predictions, lines.length > 0 ? `${lines.join('\n')}\n` : '');
-        process.stdout.write(`predictions: ${values.predictions}\n`);
+      if (predictionsFile !== undefined) {
+        writeFileAtomic(predictionsFile, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+        process.stdout.write(`predictions: ${predictionsFile}\n`);
       }
       const png = path.join(pngDir, condition === 'clean' ? `confusion-${which}.png` : `confusion-${which}-${condition}.png`);
       writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${name} of ${path.basename(path.resolve(dir))}` }));
