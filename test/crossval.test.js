@@ -167,6 +167,8 @@ describe('emo crossval', function () {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /1 of 2 folds, test actors held back: no cross-validation summary/);
     assert.match(r.stdout, /fold 2 .*validation: accuracy .*\(test actors held back\)/);
+    assert.match(r.stdout, /\[fold 2\/2\] epoch/);
+    assert.match(r.stdout, /overall: 1\/1 \(of 2\) folds done/);
     assert.ok(!fs.existsSync(path.join(held, 'fold-1')), 'fold 1 not run');
     assert.ok(!fs.existsSync(path.join(held, 'crossval.json')));
     // No test score anywhere in the fold's files.

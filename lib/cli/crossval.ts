@@ -120,8 +120,9 @@ export async function runCrossval(argv: string[]): Promise<number> {
         const elapsed = (Date.now() - started) / 1000;
         // Finished-earlier folds took no time here: the estimate counts the folds trained in this run.
         const trained = event.done - (event.result.reused ? 1 : 0);
-        const eta = trained > 0 && event.done < event.folds ? `, about ${formatDuration((elapsed / trained) * (event.folds - event.done))} to go` : '';
-        process.stdout.write(`${foldLine(event.result)}\noverall: ${event.done}/${event.folds} folds done in ${formatDuration(elapsed)}${eta}\n`);
+        const eta = trained > 0 && event.done < event.runs ? `, about ${formatDuration((elapsed / trained) * (event.runs - event.done))} to go` : '';
+        const of = event.runs === event.folds ? `${event.folds}` : `${event.runs} (of ${event.folds})`;
+        process.stdout.write(`${foldLine(event.result)}\noverall: ${event.done}/${of} folds done in ${formatDuration(elapsed)}${eta}\n`);
       }
     },
   });

@@ -89,11 +89,14 @@ export interface CrossValidationSummary {
   complete: boolean;
 }
 
-/** Progress of {@link crossValidate}: a fold starts, a training event within it, a fold ends. */
+/**
+ * Progress of {@link crossValidate}: a fold starts, a training event within it, a fold ends.
+ * `folds` is the number of folds in the plan, `runs` how many of them this call runs (fewer with `only`).
+ */
 export type CrossValidationProgress =
-  | { kind: 'fold-start'; plan: FoldPlan; folds: number; resumed: boolean }
-  | { kind: 'train'; plan: FoldPlan; folds: number; event: TrainProgress }
-  | { kind: 'fold-end'; result: FoldResult; folds: number; done: number };
+  | { kind: 'fold-start'; plan: FoldPlan; folds: number; runs: number; resumed: boolean }
+  | { kind: 'train'; plan: FoldPlan; folds: number; runs: number; event: TrainProgress }
+  | { kind: 'fold-end'; result: FoldResult; folds: number; runs: number; done: number };
 
 /** Options of {@link crossValidate}: the recipe, plus the folds and where they go. */
 export interface CrossValidationOptions extends FoldRecipe {
@@ -285,11 +288,12 @@ export async function crossValidate(dir: string, options: CrossValidationOptions
   const results: FoldResult[] = [];
   for (const plan of plans) {
     const job: FoldJob = { dir, plan, recipe, out: path.join(out, `fold-${plan.fold}`), resume: Boolean(resume), dropCache: !keepCaches, scoreTest: validationOnly !== true };
-    onProgress?.({ kind: 'fold-start', plan, folds: plans.length, resumed: Boolean(resume) && fs.existsSync(job.out) });
-    job.onProgress = (event) => onProgress?.({ kind: 'train', plan, folds: plans.length, event });
+    const counts = { folds: allPlans.length, runs: plans.length };
+    onProgress?.({ kind: 'fold-start', plan, ...counts, resumed: Boolean(resume) && fs.existsSync(job.out) });
+    job.onProgress = (event) => onProgress?.({ kind: 'train', plan, ...counts, event });
     const result = await trainFold(job);
     results.push(result);
-    onProgress?.({ kind: 'fold-end', result, folds: plans.length, done: results.length });
+    onProgress?.({ kind: 'fold-end', result, ...counts, done: results.length });
   }
   const scored = results.filter((r) => r.test !== undefined);
   const unscored: ReturnType<typeof summariseFolds> = {
