@@ -57,14 +57,12 @@ function printSummary(s: CrossValidationSummary): void {
 function foldPictures(dir: string, result: FoldResult): void {
   const confusion = path.join(dir, 'confusion.png');
   const curves = path.join(dir, 'curves.png');
+  const scored = result.test !== undefined;
+  if (result.reused && fs.existsSync(curves) && (!scored || fs.existsSync(confusion))) return;
   const { history } = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { history: EpochRecord[] };
-  if (result.test === undefined) {
-    writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
-    return;
-  }
-  if (result.reused && fs.existsSync(confusion) && fs.existsSync(curves)) return;
-  writeFileAtomic(confusion, renderConfusionPng(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` }));
   writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
+  if (result.test === undefined) return;
+  writeFileAtomic(confusion, renderConfusionPng(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` }));
 }
 
 export async function runCrossval(argv: string[]): Promise<number> {

@@ -44,33 +44,37 @@ export function checkNormalisation(name: string, norm: BandNormalisation, mels: 
   }
 }
 
+/** Each mel band's mean over one clip's chunks and frames (float64 sums). */
+function bandMeans(data: Float32Array, shape: readonly [number, number, number]): Float64Array {
+  const [chunks, mels, frames] = shape;
+  const means = new Float64Array(mels);
+  for (let c = 0; c < chunks; c++)
+    for (let m = 0; m < mels; m++) {
+      const base = (c * mels + m) * frames;
+      let sum = 0;
+      for (let t = 0; t < frames; t++) sum += data[base + t] as number;
+      means[m] = (means[m] as number) + sum;
+    }
+  for (let m = 0; m < mels; m++) means[m] = (means[m] as number) / (chunks * frames);
+  return means;
+}
+
 /** In place: each mel band of one clip's (chunks, mels, frames) features loses its mean over the clip's chunks and frames. */
 export function centreUtterance(data: Float32Array, shape: readonly [number, number, number]): void {
-  const [chunks, mels, frames] = shape;
-  for (let m = 0; m < mels; m++) {
-    let sum = 0;
-    for (let c = 0; c < chunks; c++) {
-      const base = (c * mels + m) * frames;
-      for (let t = 0; t < frames; t++) sum += data[base + t] as number;
-    }
-    const mean = sum / (chunks * frames);
-    for (let c = 0; c < chunks; c++) {
-      const base = (c * mels + m) * frames;
-      for (let t = 0; t < frames; t++) data[base + t] = (data[base + t] as number) - mean;
-    }
-  }
+  normaliseChunks(data, shape, { mean: new Array<number>(shape[1]).fill(0), std: new Array<number>(shape[1]).fill(1), centre: 'utterance' });
 }
 
 /**
  * In place: one clip's (chunks, mels, frames) dB features become the network's input — centred
- * when `norm.centre` says so, then `(x − mean) / std` per mel band.
+ * when `norm.centre` says so, then `(x − mean) / std` per mel band, in one pass over the data
+ * (training reads every batch through here).
  */
 export function normaliseChunks(data: Float32Array, shape: readonly [number, number, number], norm: BandNormalisation): void {
-  if (norm.centre === 'utterance') centreUtterance(data, shape);
+  const own = norm.centre === 'utterance' ? bandMeans(data, shape) : null;
   const [chunks, mels, frames] = shape;
   for (let c = 0; c < chunks; c++)
     for (let m = 0; m < mels; m++) {
-      const mean = norm.mean[m] as number;
+      const mean = (norm.mean[m] as number) + (own === null ? 0 : (own[m] as number));
       const inv = 1 / (norm.std[m] as number);
       const base = (c * mels + m) * frames;
       for (let t = 0; t < frames; t++) data[base + t] = ((data[base + t] as number) - mean) * inv;
