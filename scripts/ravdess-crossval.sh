@@ -17,6 +17,10 @@
 #   centre, centre-chain, centre-chain-balance
 #               the defaults plus one recipe lever after another: --centre utterance, then
 #               --recording-chain, then --balance-classes
+#   centre-lr, centre-chain-lr
+#               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
+#               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
+#               120 validation clips), on top of centre or centre-chain
 #   longer      one longer run of the defaults on the default split (fold 6: test 21-24,
 #               validation 19-20), 30 epochs, to show what the budget cuts off
 # A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
@@ -28,7 +32,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,26p' "$0" >&2
+  sed -n '2,31p' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -55,12 +59,14 @@ for step in "${steps[@]}"; do
     centre) recipe=(--centre utterance) ;;
     centre-chain) recipe=(--centre utterance --recording-chain) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
+    centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
+    centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     longer)
       if [ -f "$work/longer/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
       emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 ${resume[@]+"${resume[@]}"}
       continue ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, longer; screen:<recipe>, fold6:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, centre-lr, centre-chain-lr, longer; screen:<recipe>, fold6:<recipe>)" >&2
       exit 2 ;;
   esac
   emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
