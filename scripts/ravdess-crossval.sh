@@ -21,8 +21,8 @@
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
 #               120 validation clips), on top of centre or centre-chain
-#   longer      one longer run of the defaults on the default split (fold 6: test 21-24,
-#               validation 19-20), 30 epochs, to show what the budget cuts off
+#   longer      one longer run of the chosen recipe (centre-chain) on the default split (fold 6:
+#               test 21-24, validation 19-20), 30 epochs, to show what the budget cuts off
 # A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
 # it runs fold 6 alone with its test actors 21-24 held back, so the recipe is judged on validation
 # actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
@@ -63,7 +63,7 @@ for step in "${steps[@]}"; do
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     longer)
       if [ -f "$work/longer/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
-      emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 ${resume[@]+"${resume[@]}"}
+      emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 --centre utterance --recording-chain ${resume[@]+"${resume[@]}"}
       continue ;;
     *)
       echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, centre-lr, centre-chain-lr, longer; screen:<recipe>, fold6:<recipe>)" >&2
