@@ -29,6 +29,7 @@ npm ci --no-audit --no-fund
 npm run build
 
 if [ "${EMO_SETUP_SKIP_DEMO:-0}" != "1" ]; then
-  # The main job on the bundled defaults: models/emo-synth.onnx labels one clip per emotion.
+  # The main job on the bundled defaults: the default model (models/emo-ravdess.onnx) labels one
+  # RAVDESS clip per emotion of the actors it never heard.
   node dist/cli/main.js classify samples/ --format table
 fi

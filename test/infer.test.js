@@ -278,7 +278,7 @@ describe('inference: loadClassifier', function () {
   });
 
   it('loads a bundled model by name; a file of that name is reached by its path', async () => {
-    assert.deepEqual(Object.keys(emo.BUNDLED_MODELS), ['synth']);
+    assert.deepEqual(Object.keys(emo.BUNDLED_MODELS), ['ravdess', 'synth']);
     assert.equal(emo.BUNDLED_MODELS[emo.DEFAULT_MODEL_NAME], emo.BUNDLED_MODEL);
     const byName = await emo.loadClassifier('synth');
     const byPath = await emo.loadClassifier(emo.BUNDLED_MODELS.synth);

@@ -64,6 +64,26 @@ describe('the package boundary (packed and installed in another project)', funct
     assert.deepEqual(JSON.parse(r.stdout), [true, 'string', true]);
   });
 
+  it('states its licences: the code MIT, the RAVDESS-trained model CC BY-NC-SA 4.0; no RAVDESS clip ships', () => {
+    const installed = path.join(project, 'node_modules', 'emo-native');
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    assert.equal(pkg.license, 'MIT AND CC-BY-NC-SA-4.0');
+    assert.ok(fs.existsSync(path.join(installed, 'models', 'emo-ravdess.onnx')));
+    const licence = fs.readFileSync(path.join(installed, 'LICENSE'), 'utf8');
+    assert.match(licence, /^MIT License/);
+    assert.match(licence, /CC BY-NC-SA 4\.0[\s\S]*models\/emo-ravdess\.onnx[\s\S]*Livingstone SR, Russo FA \(2018\)/);
+    assert.match(fs.readFileSync(path.join(installed, 'models', 'README.md'), 'utf8'), /CC BY-NC-SA 4\.0/);
+    const wavs = [];
+    const walk = (dir) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) walk(path.join(dir, entry.name));
+        else if (/\.wav$/i.test(entry.name)) wavs.push(path.relative(installed, path.join(dir, entry.name)));
+      }
+    };
+    walk(installed);
+    assert.deepEqual(wavs, []);
+  });
+
   it('has the queue at emo-native/queue, and emo-native alone does not load BullMQ', () => {
     const r = node([
       '-e',

@@ -37,8 +37,8 @@ Rows are written whole as files finish; --resume (with --out) skips the files th
 output already has. Exit code 0 when every file was classified, 1 when any failed,
 2 for usage errors.
 
-  --model FILE     an .onnx file from 'emo export', or a bundled model by name: synth
-                   (default: the default bundled model, synth)
+  --model FILE     an .onnx file from 'emo export', or a bundled model by name: ravdess, synth
+                   (default: ravdess, trained on human speech)
   --batch N        clips per pipeline step (default 32)
 
 Scaling out: with --redis, the files are queued in jobs of a few dozen on a BullMQ

@@ -13,8 +13,8 @@ machine only unless --host says otherwise (a browser allows the microphone on
 http://localhost or 127.0.0.1 only; elsewhere, serve it behind HTTPS).
 Ctrl-C (SIGINT) or SIGTERM stops it gracefully: requests in flight finish.
 
-  --model FILE        an .onnx file from 'emo export', or a bundled model by name: synth
-                      (default: the default bundled model, synth)
+  --model FILE        an .onnx file from 'emo export', or a bundled model by name: ravdess, synth
+                      (default: ravdess, trained on human speech)
   --port N            0 picks a free port (the URL is printed)
   --max-upload-mb N   largest upload, MB; larger ones get 413 before they are read
   --max-duration S    longest recording, seconds (413 above it)

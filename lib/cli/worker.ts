@@ -15,8 +15,8 @@ batched through the model. Run one on every machine; any number may come and go.
   --redis URL         redis://host:port of the queue's Redis
   --queue NAME        queue name (default emo-classify)
   --concurrency N     jobs at a time (default 1); they share the model
-  --model FILE        an .onnx file from 'emo export', or a bundled model by name: synth
-                      (default: the default bundled model, synth); give every worker the same one
+  --model FILE        an .onnx file from 'emo export', or a bundled model by name: ravdess, synth
+                      (default: ravdess, trained on human speech); give every worker the same one
   --provider P        cpu, cuda or auto (default cpu)
   --threads N         onnxruntime threads (default: one per core)
   --batch N           clips per pipeline step (default 32)

@@ -125,13 +125,18 @@ const CPU_RUN_CLIPS = 4;
  * The models shipped in the package's `models/` folder, by name: `loadClassifier('synth')`,
  * `emo classify --model synth`. A model argument that is exactly one of these names means that
  * model; a file of that name is reached by a path (`./synth`).
+ *
+ * - `ravdess`: `emo-ravdess.onnx`, trained on human speech (RAVDESS actors 1–20; CC BY-NC-SA 4.0,
+ *   see `models/README.md`), the default.
+ * - `synth`: `emo-synth.onnx`, trained on the synthetic corpus of `emo synth` (MIT; `models/emo-synth.md`).
  */
 export const BUNDLED_MODELS: Readonly<Record<string, string>> = Object.freeze({
+  ravdess: path.join(__dirname, '..', '..', 'models', 'emo-ravdess.onnx'),
   synth: path.join(__dirname, '..', '..', 'models', 'emo-synth.onnx'),
 });
 
-/** The name of the model used when none is given. */
-export const DEFAULT_MODEL_NAME = 'synth';
+/** The name of the model used when none is given: the one trained on human speech. */
+export const DEFAULT_MODEL_NAME = 'ravdess';
 
 /** The path of the model used when none is given (in the package's `models/` folder). */
 export const BUNDLED_MODEL = BUNDLED_MODELS[DEFAULT_MODEL_NAME] as string;
@@ -388,7 +393,7 @@ function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', thr
  * Loads an exported emotion model into onnxruntime-node.
  *
  * @param model - path of an `.onnx` file from `emo export`, its bytes, or the name of a model in
- *   the package's `models/` folder ({@link BUNDLED_MODELS}: `'synth'`). Omitted: the default
+ *   the package's `models/` folder ({@link BUNDLED_MODELS}: `'ravdess'`, `'synth'`). Omitted: the default
  *   bundled model ({@link DEFAULT_MODEL_NAME}).
  * @throws {@link EmoError} `ERR_MODEL_NOT_BUNDLED` (a bundled model asked for, by name or by
  *   default, is missing from this copy),
