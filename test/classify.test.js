@@ -204,12 +204,15 @@ describe('emo classify', function () {
     assert.equal(jsonl(out).length, 48);
   });
 
-  it('takes a bundled model by name: --model synth', () => {
-    const r = spawnSync(process.execPath, [cli, 'classify', path.join(mixed, 'good1.wav'), '--model', 'synth', '--format', 'jsonl'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const row = JSON.parse(r.stdout);
-    const d = spawnSync(process.execPath, [cli, 'classify', path.join(mixed, 'good1.wav'), '--format', 'jsonl'], { encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(d.stdout).probabilities, row.probabilities, 'the default model is synth');
+  it('takes a bundled model by name (--model synth, --model ravdess); without --model, ravdess', () => {
+    const rows = {};
+    for (const model of ['synth', 'ravdess', undefined]) {
+      const r = spawnSync(process.execPath, [cli, 'classify', path.join(mixed, 'good1.wav'), ...(model ? ['--model', model] : []), '--format', 'jsonl'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      rows[model ?? 'default'] = JSON.parse(r.stdout).probabilities;
+    }
+    assert.deepEqual(rows.default, rows.ravdess, 'the default model is ravdess');
+    assert.notDeepEqual(rows.synth, rows.ravdess);
   });
 
   it('prints a table for people, and checks its command line (exit 2)', () => {

@@ -19,8 +19,12 @@ describe('the repository', () => {
   const lib = sources('lib');
 
   it('has a LICENSE matching package.json, a CHANGELOG with the current version, and both in the package', () => {
-    assert.equal(pkg.license, 'MIT');
-    assert.match(fs.readFileSync(path.join(root, 'LICENSE'), 'utf8'), /^MIT License\n\nCopyright \(c\) \d{4} /);
+    // The code is MIT; the RAVDESS-trained model (and the repository's RAVDESS samples) CC BY-NC-SA 4.0.
+    assert.equal(pkg.license, 'MIT AND CC-BY-NC-SA-4.0');
+    const licence = fs.readFileSync(path.join(root, 'LICENSE'), 'utf8');
+    assert.match(licence, /^MIT License\n\nCopyright \(c\) \d{4} /);
+    assert.match(licence, /CC BY-NC-SA 4\.0[\s\S]*models\/emo-ravdess\.onnx[\s\S]*samples\/\*\.wav/);
+    assert.ok(!pkg.files.some((f) => f.startsWith('samples')), 'RAVDESS clips stay out of the npm package');
     const changelog = fs.readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8');
     assert.match(changelog, new RegExp(`## \\[${pkg.version.replace(/\./g, '\\.')}\\]`));
     assert.match(changelog, /## \[Unreleased\]/);
