@@ -17,12 +17,17 @@
 #   centre, centre-chain, centre-chain-balance
 #               the defaults plus one recipe lever after another: --centre utterance, then
 #               --recording-chain, then --balance-classes
+#   centre-chain-noreg
+#               centre-chain without the training-batch regularisers (no VTLP, no masks, no mixup):
+#               the models underfit their own training actors, so this asks what the regularisers cost
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
 #               120 validation clips), on top of centre or centre-chain
-#   longer      one longer run of the chosen recipe (centre-chain) on the default split (fold 6:
-#               test 21-24, validation 19-20), 30 epochs, to show what the budget cuts off
+#   longer:<recipe>
+#               one longer run of a recipe (the chosen one) on the default split (fold 6: test
+#               21-24, validation 19-20), 30 epochs, to show what the budget cuts off; into
+#               <work dir>/longer-<recipe>
 # A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
 # it runs fold 6 alone with its test actors 21-24 held back, so the recipe is judged on validation
 # actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
@@ -32,7 +37,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,31p' "$0" >&2
+  sed -n '2,35p' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -51,6 +56,7 @@ for step in "${steps[@]}"; do
   case "$step" in
     screen:*) scope=(--only 6 --validation-only) ;;
     fold6:*) scope=(--only 6 --keep-caches) ;;
+    longer:*) scope=() ;;
     *) scope=() ;;
   esac
   case "$name" in
@@ -58,16 +64,19 @@ for step in "${steps[@]}"; do
     defaults) recipe=() ;;
     centre) recipe=(--centre utterance) ;;
     centre-chain) recipe=(--centre utterance --recording-chain) ;;
+    centre-chain-noreg) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
-    longer)
-      if [ -f "$work/longer/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
-      emo train "$corpus" --out "$work/longer" --epochs 30 --patience 30 --seed 1 --centre utterance --recording-chain ${resume[@]+"${resume[@]}"}
-      continue ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-balance, centre-lr, centre-chain-lr, longer; screen:<recipe>, fold6:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
+  if [ "${step%%:*}" = longer ]; then
+    out="$work/longer-$name"
+    if [ -f "$out/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
+    emo train "$corpus" --out "$out" --epochs 30 --patience 30 --seed 1 ${recipe[@]+"${recipe[@]}"} ${resume[@]+"${resume[@]}"}
+    continue
+  fi
   emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
 done
