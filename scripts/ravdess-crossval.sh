@@ -37,7 +37,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,35p' "$0" >&2
+  # The usage is this header: the comment lines after the shebang.
+  sed -n '2,/^[^#]/{/^#/p}' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -56,7 +57,6 @@ for step in "${steps[@]}"; do
   case "$step" in
     screen:*) scope=(--only 6 --validation-only) ;;
     fold6:*) scope=(--only 6 --keep-caches) ;;
-    longer:*) scope=() ;;
     *) scope=() ;;
   esac
   case "$name" in
