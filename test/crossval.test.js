@@ -239,6 +239,36 @@ describe('emo crossval', function () {
     assert.equal(samples.at(-1), 64);
   });
 
+  it('trains on the variants asked for, their statistics alone, and refuses unknown ones', async () => {
+    const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
+    const samples = [];
+    const dirOf = path.join(tmp, 'variants');
+    await train.trainFold({ dir: corpus, plan, out: dirOf, dropCache: false, recipe: { epochs: 1, batch: 8, variants: ['noise', 'original'] },
+      onProgress: (e) => e.kind === 'batch' && samples.push(e.samples) });
+    // 16 training clips x 2 of their 4 variants.
+    assert.equal(samples.at(-1), 32);
+    const runInfo = JSON.parse(fs.readFileSync(path.join(dirOf, 'run.json'), 'utf8'));
+    assert.deepEqual(runInfo.options.variants, ['original', 'noise']);
+    // The normalisation comes from those records alone: recomputed here in float64 from the cache.
+    const { FeatureCache } = require('../dist/data/cache');
+    const cache = FeatureCache.open(path.join(dirOf, 'features.cache'));
+    const [chunks, mels, frames] = cache.header.shape;
+    const sum = new Float64Array(mels);
+    let n = 0;
+    for (const [index, r] of cache.records().entries()) {
+      if (r.entry.split !== 'train' || (r.variant !== 'original' && r.variant !== 'noise')) continue;
+      const x = cache.read(index);
+      for (let c = 0; c < chunks; c++) for (let m = 0; m < mels; m++) for (let t = 0; t < frames; t++) sum[m] += x[(c * mels + m) * frames + t];
+      n++;
+    }
+    cache.close();
+    const norm = JSON.parse(fs.readFileSync(path.join(dirOf, 'normalization.json'), 'utf8'));
+    assert.equal(n, 32);
+    norm.mean.forEach((v, m) => assert.ok(Math.abs(v - sum[m] / (n * chunks * frames)) < 1e-3, `band ${m}: ${v}`));
+    await assert.rejects(train.trainFold({ dir: corpus, plan, out: path.join(tmp, 'v2'), recipe: { epochs: 1, variants: ['chain'] } }), RangeError);
+    await assert.rejects(train.trainFold({ dir: corpus, plan, out: path.join(tmp, 'v3'), recipe: { epochs: 1, variants: [] } }), TypeError);
+  });
+
   it('starts from an earlier run\'s weights with initFrom (fine-tuning), and refuses a folder without a model', async () => {
     const nn = require('emo-native/nn');
     const from = path.join(out, 'fold-1'); // trained by the first test

@@ -190,6 +190,13 @@ describe('emo train / emo evaluate', function () {
     const bad = run(['train', corpus, '--out', out, '--centre', 'speaker']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--centre must be none or utterance/);
+    // --variants: an unknown name is a usage error, a subset resumes only as the same subset.
+    const unknown = run(['train', corpus, '--out', out, '--variants', 'original,echo']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /--variants takes a comma-separated list of original, noise, tempo, preemphasis, chain, not 'original,echo'/);
+    const subset = run(['train', corpus, '--out', out, '--epochs', '2', '--batch', '8', '--split', split, '--cache', cache, '--centre', 'utterance', '--variants', 'tempo,original', '--resume']);
+    assert.equal(subset.status, 2, subset.stderr);
+    assert.match(subset.stderr, /variants: unset → \["original","tempo"\]/);
   });
 
   it('resumes from the last complete epoch with the same result as an uninterrupted run', () => {

@@ -12,7 +12,8 @@ export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--
                     [--epochs N] [--batch 32] [--lr 0.001] [--seed 1] [--patience 6] [--lr-patience 2]
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
-                    [--centre none|utterance] [--recording-chain] [--only LIST] [--validation-only]
+                    [--centre none|utterance] [--recording-chain] [--variants LIST]
+                    [--only LIST] [--validation-only]
 
 Speaker-independent cross-validation of a training recipe on a RAVDESS-style folder.
 The actors, sorted, are cut into --folds consecutive groups (RAVDESS: 1-4, 5-8, ...,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { EMOTIONS, indexRavdess, splitByActor, type SplitOptions } from '../data';
+import { EMOTIONS, indexRavdess, splitByActor, VARIANTS, type SplitOptions, type Variant } from '../data';
 import { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, monoOf, type Condition } from '../data/conditions';
 import { EmoError } from '../errors';
 import { CENTRINGS, melChunksBatch, type Centring, type MelChunks } from '../features';
@@ -21,7 +21,7 @@ export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
                  [--mixup 0.4] [--balance-classes] [--init-from RUN] [--centre none|utterance]
-                 [--recording-chain] [--cache FILE] [--resume]
+                 [--recording-chain] [--variants LIST] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -41,7 +41,9 @@ each clip's own mean of every mel band before the training-set normalisation (in
 and inside the exported model), which takes out the recording's level and steady colour.
 --recording-chain adds a fifth variant of each training clip: the clip through a recording
 chain drawn for it (room reverberation, telephone band, band limit, microphone colour,
-background noise, gain — the synthetic corpus's chain; needs sox).
+background noise, gain — the synthetic corpus's chain; needs sox). --variants trains on
+some of the training variants only (comma-separated: original, noise, tempo, preemphasis,
+chain; default all): with --centre utterance, preemphasis is nearly a copy of the original.
 
   --split SPEC   ${SPLIT_SPEC_HELP}`;
 
@@ -100,11 +102,21 @@ export const RECIPE_FLAGS = {
   'init-from': { type: 'string' },
   centre: { type: 'string' },
   'recording-chain': { type: 'boolean', default: false },
+  variants: { type: 'string' },
 } as const;
 
 function centreFlag(text: string | undefined, usage: string): Centring | undefined {
   if (text === undefined || (CENTRINGS as readonly string[]).includes(text)) return text as Centring | undefined;
   throw new UsageError(`--centre must be ${CENTRINGS.join(' or ')}, not '${text}'`, usage);
+}
+
+function variantsFlag(text: string | undefined, usage: string): Variant[] | undefined {
+  if (text === undefined) return undefined;
+  const list = text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const unknown = list.filter((v) => !(VARIANTS as readonly string[]).includes(v));
+  if (list.length === 0 || unknown.length > 0) throw new UsageError(`--variants takes a comma-separated list of ${VARIANTS.join(', ')}, not '${text}'`, usage);
+  // In VARIANTS order, so a recipe compares equal however its list was spelled.
+  return VARIANTS.filter((v) => list.includes(v));
 }
 
 function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
@@ -132,6 +144,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     initFrom: values['init-from'] as string | undefined,
     centre: centreFlag(values['centre'] as string | undefined, usage),
     recordingChain: values['recording-chain'] ? true : undefined,
+    variants: variantsFlag(values['variants'] as string | undefined, usage),
   };
   // Unset options stay out, so a recipe compares equal however it was spelled.
   for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];
