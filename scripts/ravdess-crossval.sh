@@ -20,6 +20,12 @@
 #   centre-chain-noreg
 #               centre-chain without the training-batch regularisers (no VTLP, no masks, no mixup):
 #               the models underfit their own training actors, so this asks what the regularisers cost
+#   centre-chain-noreg-cosine
+#               centre-chain-noreg with --lr-schedule cosine: the rate decays batch by batch to 1/64
+#               over the budget, whatever the 120 validation clips say
+#   centre-chain-noreg-nopre
+#               centre-chain-noreg without the preemphasis variant (--variants original,noise,tempo,chain),
+#               which the centring makes nearly a copy of the original: a fifth of each epoch saved
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -65,11 +71,13 @@ for step in "${steps[@]}"; do
     centre) recipe=(--centre utterance) ;;
     centre-chain) recipe=(--centre utterance --recording-chain) ;;
     centre-chain-noreg) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0) ;;
+    centre-chain-noreg-cosine) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-schedule cosine) ;;
+    centre-chain-noreg-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --variants original,noise,tempo,chain) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine, centre-chain-noreg-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then

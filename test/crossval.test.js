@@ -217,9 +217,26 @@ describe('emo crossval', function () {
     assert.deepEqual(again.test, result.test);
   });
 
+  it('lowers the learning rate along half a cosine, batch by batch, with lrSchedule cosine', async () => {
+    const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
+    const foldOut = path.join(tmp, 'cosine');
+    // SGD keeps its rate in the saved optimizer config: the rate of the last batch trained.
+    const recipe = { epochs: 2, batch: 8, optimizer: 'sgd', learningRate: 0.01, lrSchedule: 'cosine', lrPatience: 1, masking: false, warp: false, mixup: 0 };
+    await train.trainFold({ dir: corpus, plan, recipe, out: foldOut });
+    // 16 clips x 4 variants = 64 records: 8 batches an epoch, 16 steps; step k of 16 at
+    // 0.01 * (1/64 + 63/64 * (1 + cos(pi * k / 15)) / 2).
+    const expected = (k) => 0.01 * (1 / 64 + (63 / 64) * 0.5 * (1 + Math.cos((Math.PI * k) / 15)));
+    const metrics = JSON.parse(fs.readFileSync(path.join(foldOut, 'metrics.json'), 'utf8'));
+    assert.deepEqual(metrics.history.map((h) => h.learningRate.toPrecision(12)), [expected(0), expected(8)].map((r) => r.toPrecision(12)));
+    const saved = JSON.parse(fs.readFileSync(path.join(foldOut, 'checkpoint', 'model.json'), 'utf8'));
+    assert.ok(Math.abs(saved.trainingConfig.optimizer_config.config.learningRate - expected(15)) < 1e-9);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(foldOut, 'run.json'), 'utf8')).options.lrSchedule, 'cosine');
+    await assert.rejects(train.trainFold({ dir: corpus, plan, out: path.join(tmp, 'c2'), recipe: { epochs: 1, lrSchedule: 'linear' } }), RangeError);
+  });
+
   it('takes every recipe option emo train takes', async () => {
     // crossValidate validates its options before any work: a recipe key it did not know would throw here.
-    const recipe = { epochs: 1, batch: 8, learningRate: 0.01, optimizer: 'sgd', momentum: 0.8, weightDecay: 1e-3, seed: 1, patience: 1, lrPatience: 1, masking: false, warp: false, mixup: 0, balanceClasses: true };
+    const recipe = { epochs: 1, batch: 8, learningRate: 0.01, optimizer: 'sgd', momentum: 0.8, weightDecay: 1e-3, seed: 1, patience: 1, lrPatience: 1, lrSchedule: 'cosine', masking: false, warp: false, mixup: 0, balanceClasses: true, variants: ['original'] };
     await assert.rejects(train.crossValidate(path.join(tmp, 'missing'), { ...recipe, out: path.join(tmp, 'x') }), (e) => e.code === 'ERR_DATASET_NOT_FOUND');
     await assert.rejects(train.crossValidate(corpus, { ...recipe, out: path.join(tmp, 'x'), nonsense: 1 }), TypeError);
   });

@@ -197,6 +197,9 @@ describe('emo train / emo evaluate', function () {
     const subset = run(['train', corpus, '--out', out, '--epochs', '2', '--batch', '8', '--split', split, '--cache', cache, '--centre', 'utterance', '--variants', 'tempo,original', '--resume']);
     assert.equal(subset.status, 2, subset.stderr);
     assert.match(subset.stderr, /variants: unset → \["original","tempo"\]/);
+    const schedule = run(['train', corpus, '--out', out, '--lr-schedule', 'step']);
+    assert.equal(schedule.status, 2);
+    assert.match(schedule.stderr, /--lr-schedule must be plateau or cosine, not 'step'/);
   });
 
   it('resumes from the last complete epoch with the same result as an uninterrupted run', () => {

@@ -10,6 +10,7 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--val-actors 2] [--out DIR] [--resume] [--keep-caches]
                     [--epochs N] [--batch 32] [--lr 0.001] [--seed 1] [--patience 6] [--lr-patience 2]
+                    [--lr-schedule plateau|cosine]
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
                     [--centre none|utterance] [--recording-chain] [--variants LIST]

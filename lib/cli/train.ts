@@ -10,7 +10,7 @@ import { openOnnxModel } from '../infer/onnx-model';
 import { loadClassifier, type Classifier } from '../infer/classifier';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
-import { classificationMetrics, trainModel, type ClassificationMetrics, type FoldRecipe, type Normalisation, type TrainProgress } from '../train';
+import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type LrSchedule, type Normalisation, type TrainProgress } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
@@ -19,15 +19,17 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs N] [--batch 32] [--lr 0.001] [--seed 1]
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
-                 [--split SPEC] [--patience 6] [--lr-patience 2] [--no-masking] [--no-warp]
-                 [--mixup 0.4] [--balance-classes] [--init-from RUN] [--centre none|utterance]
-                 [--recording-chain] [--variants LIST] [--cache FILE] [--resume]
+                 [--split SPEC] [--patience 6] [--lr-patience 2] [--lr-schedule plateau|cosine]
+                 [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
+                 [--centre none|utterance] [--recording-chain] [--variants LIST]
+                 [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
 validation macro-F1 and stops after --patience epochs without a better one; halves
-the learning rate after --lr-patience such epochs. Training batches get a
-vocal tract length perturbation (--no-warp: none), SpecAugment-style frequency
+the learning rate after --lr-patience such epochs (--lr-schedule cosine instead lowers
+it after every batch along half a cosine to 1/64 of --lr at the end of --epochs).
+Training batches get a vocal tract length perturbation (--no-warp: none), SpecAugment-style frequency
 and time masks (--no-masking: none) and mixup with Beta(alpha, alpha) weights
 (--mixup 0: none). Writes to --out (default runs/<folder name>): best/ and last/
 (tfjs models), metrics.json, run.json, normalization.json, confusion.png, curves.png,
@@ -95,6 +97,7 @@ export const RECIPE_FLAGS = {
   seed: { type: 'string' },
   patience: { type: 'string' },
   'lr-patience': { type: 'string' },
+  'lr-schedule': { type: 'string' },
   'no-masking': { type: 'boolean', default: false },
   'no-warp': { type: 'boolean', default: false },
   mixup: { type: 'string' },
@@ -119,6 +122,11 @@ function variantsFlag(text: string | undefined, usage: string): Variant[] | unde
   return VARIANTS.filter((v) => list.includes(v));
 }
 
+function lrScheduleFlag(text: string | undefined, usage: string): LrSchedule | undefined {
+  if (text === undefined || (LR_SCHEDULES as readonly string[]).includes(text)) return text as LrSchedule | undefined;
+  throw new UsageError(`--lr-schedule must be ${LR_SCHEDULES.join(' or ')}, not '${text}'`, usage);
+}
+
 function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
   if (text === undefined || text === 'adam' || text === 'sgd') return text;
   throw new UsageError(`--optimizer must be adam or sgd, not '${text}'`, usage);
@@ -137,6 +145,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     seed: int('seed', 0, 2 ** 31 - 1),
     patience: int('patience', 1, 10000),
     lrPatience: int('lr-patience', 1, 10000),
+    lrSchedule: lrScheduleFlag(values['lr-schedule'] as string | undefined, usage),
     masking: values['no-masking'] ? false : undefined,
     warp: values['no-warp'] ? false : undefined,
     mixup: numberFlag('mixup', values['mixup'] as string | undefined, usage, { min: 0, max: 100 }),

@@ -42,6 +42,13 @@ export interface TrainOptions {
    * plateau; never below 1/64 of the initial rate). Default 2.
    */
   lrPatience?: number;
+  /**
+   * How the learning rate moves: `'plateau'` (default) halves it after `lrPatience` epochs without a
+   * better validation macro-F1; `'cosine'` lowers it after every batch along half a cosine, from
+   * `learningRate` at the first step to 1/64 of it at the last step of `epochs`, whatever
+   * validation says (120 validation clips are a noisy guide for when to slow down).
+   */
+  lrSchedule?: LrSchedule;
   /** SpecAugment-style masks on training batches ({@link MaskOptions}); `false` turns them off. */
   masking?: MaskOptions | false;
   /** Vocal tract length perturbation of training batches ({@link WarpOptions}); `false` turns it off. */
@@ -108,7 +115,7 @@ export interface EpochRecord {
   valLoss: number;
   valAccuracy: number;
   valMacroF1: number;
-  /** Adam learning rate during this epoch. */
+  /** The optimizer's learning rate during this epoch (under the cosine schedule: at its first batch). */
   learningRate: number;
   seconds: number;
   samplesPerSecond: number;
@@ -168,8 +175,21 @@ export function balancedRecords(records: ReadonlyArray<{ index: number; label: n
   return order;
 }
 
-// Halving stops here, relative to the initial rate: by then Adam's steps are too small to matter.
+// Halving (and cosine decay) stops here, relative to the initial rate: by then Adam's steps are too small to matter.
 const MIN_LR_FRACTION = 1 / 64;
+
+/** The learning-rate schedules of {@link TrainOptions.lrSchedule}. */
+export const LR_SCHEDULES = ['plateau', 'cosine'] as const;
+export type LrSchedule = (typeof LR_SCHEDULES)[number];
+
+/**
+ * Cosine decay: the learning rate at `step` of `steps` (0-based), from `initial` at step 0 down to
+ * 1/64 of it at the last step.
+ */
+export function cosineLearningRate(initial: number, step: number, steps: number): number {
+  const progress = steps > 1 ? step / (steps - 1) : 0;
+  return initial * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
 
 /**
  * Reduce on plateau: the learning rate for the epoch after `history`. Starting from `initial`,
@@ -194,7 +214,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'recordingChain', 'variants'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'lrSchedule', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'recordingChain', 'variants'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'scoreTest', 'onProgress', ...RECIPE_KEYS];
 
@@ -345,6 +365,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const seed = o.seed === undefined ? 1 : checkInteger('options.seed', o.seed, 0, 2 ** 31 - 1);
   const patience = o.patience === undefined ? 6 : checkInteger('options.patience', o.patience, 1, 10000);
   const lrPatience = o.lrPatience === undefined ? 2 : checkInteger('options.lrPatience', o.lrPatience, 1, 10000);
+  if (o.lrSchedule !== undefined && !LR_SCHEDULES.includes(o.lrSchedule as LrSchedule)) throw invalidRange('options.lrSchedule', LR_SCHEDULES.map((c) => `'${c}'`).join(' or '), o.lrSchedule);
+  const lrSchedule = (o.lrSchedule ?? 'plateau') as LrSchedule;
   const masking = resolveMaskOptions('options.masking', o.masking);
   const warp = resolveWarpOptions('options.warp', o.warp);
   const mixup = o.mixup === undefined ? 0.4 : checkNumber('options.mixup', o.mixup, 0, 100);
@@ -403,6 +425,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (centre !== 'none') recipe['centre'] = centre;
     if (recordingChain) recipe['recordingChain'] = true;
     if (o.variants !== undefined) recipe['variants'] = variants;
+    if (lrSchedule !== 'plateau') recipe['lrSchedule'] = lrSchedule;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -440,8 +463,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const valRecords = of('val');
     for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
       if (epoch - state.bestEpoch > patience && state.bestEpoch > 0) break;
-      const epochRate = plateauLearningRate(state.history, learningRate, lrPatience);
-      setLearningRate(model, epochRate);
+      const plateauRate = plateauLearningRate(state.history, learningRate, lrPatience);
+      setLearningRate(model, plateauRate);
       const epochStart = process.hrtime.bigint();
       const order = balanceClasses ? balancedRecords(trainRecords.map((r) => ({ index: r.index, label: r.entry.emotionId }))) : trainRecords.map((r) => r.index);
       for (let i = order.length - 1; i > 0; i--) {
@@ -452,7 +475,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       let accSum = 0;
       let seen = 0;
       const batches = Math.ceil(order.length / batch);
+      // Cosine steps are counted over the whole budget: every epoch has the same number of batches.
+      const stepRate = (b: number) => (lrSchedule === 'cosine' ? cosineLearningRate(learningRate, (epoch - 1) * batches + b, epochs * batches) : plateauRate);
+      const epochRate = stepRate(0);
       for (let b = 0; b < batches; b++) {
+        if (lrSchedule === 'cosine') setLearningRate(model, stepRate(b));
         const part = order.slice(b * batch, (b + 1) * batch);
         const features = readBatch(cache, part, norm, augmentation);
         const labels = new Float32Array(part.length * EMOTIONS.length);
@@ -531,7 +558,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, masking, warp, mixup, balanceClasses, initFrom, centre, recordingChain, variants, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, lrSchedule, masking, warp, mixup, balanceClasses, initFrom, centre, recordingChain, variants, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,
