@@ -20,9 +20,10 @@
 #   centre-chain-noreg
 #               centre-chain without the training-batch regularisers (no VTLP, no masks, no mixup):
 #               the models underfit their own training actors, so this asks what the regularisers cost
-#   centre-chain-noreg-cosine
-#               centre-chain-noreg with --lr-schedule cosine: the rate decays batch by batch to 1/64
-#               over the budget, whatever the 120 validation clips say
+#   centre-chain-noreg-cosine20
+#               centre-chain-noreg for 20 epochs with --lr-schedule cosine: the rate decays batch by
+#               batch to 1/64 over the 20 epochs, whatever the 120 validation clips say (the longer
+#               run's first 20 epochs are the same recipe under the plateau rule)
 #   centre-chain-noreg-nopre
 #               centre-chain-noreg without the preemphasis variant (--variants original,noise,tempo,chain),
 #               which the centring makes nearly a copy of the original: a fifth of each epoch saved
@@ -71,13 +72,14 @@ for step in "${steps[@]}"; do
     centre) recipe=(--centre utterance) ;;
     centre-chain) recipe=(--centre utterance --recording-chain) ;;
     centre-chain-noreg) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0) ;;
-    centre-chain-noreg-cosine) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-schedule cosine) ;;
+    # A recipe's own --epochs and --patience come after the budget's, and the last one counts.
+    centre-chain-noreg-cosine20) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-schedule cosine --epochs 20 --patience 20) ;;
     centre-chain-noreg-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --variants original,noise,tempo,chain) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine, centre-chain-noreg-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
