@@ -32,9 +32,9 @@
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
 #               120 validation clips), on top of centre or centre-chain
 #   longer:<recipe>
-#               one longer run of a recipe (the chosen one) on the default split (fold 6: test
-#               21-24, validation 19-20), 30 epochs, to show what the budget cuts off; into
-#               <work dir>/longer-<recipe>
+#               one longer run of a recipe (the chosen one) on fold 6 (training 1-18, validation
+#               19-20, test 21-24 held back), 30 epochs, to show what the budget cuts off; into
+#               <work dir>/longer-<recipe>/fold-6
 # A recipe step runs all six folds into <work dir>/<step>. Written screen:<recipe> (screen:centre)
 # it runs fold 6 alone with its test actors 21-24 held back, so the recipe is judged on validation
 # actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
@@ -83,9 +83,9 @@ for step in "${steps[@]}"; do
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
-    out="$work/longer-$name"
-    if [ -f "$out/checkpoint/state.json" ]; then resume=(--resume); else resume=(); fi
-    emo train "$corpus" --out "$out" --epochs 30 --patience 30 --seed 1 ${recipe[@]+"${recipe[@]}"} ${resume[@]+"${resume[@]}"}
+    # Fold 6 with its test actors held back, as a screen, for 30 epochs (after the recipe's own).
+    emo crossval "$corpus" --folds 6 --out "$work/longer-$name" --resume ${recipe[@]+"${recipe[@]}"} \
+      --epochs 30 --patience 30 --seed 1 --only 6 --validation-only
     continue
   fi
   emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
