@@ -220,8 +220,10 @@ describe('emo crossval', function () {
   it('lowers the learning rate along half a cosine, batch by batch, with lrSchedule cosine', async () => {
     const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
     const foldOut = path.join(tmp, 'cosine');
-    // SGD keeps its rate in the saved optimizer config: the rate of the last batch trained.
-    const recipe = { epochs: 2, batch: 8, optimizer: 'sgd', learningRate: 0.01, lrSchedule: 'cosine', lrPatience: 1, masking: false, warp: false, mixup: 0 };
+    // Adam (the default) keeps its rate in the saved optimizer config: the rate of the last batch
+    // trained. (tfjs takes every Adam optimizer for an SGDOptimizer under instanceof; a rate set
+    // the SGD way never reached Adam, and this config then still read 0.01.)
+    const recipe = { epochs: 2, batch: 8, learningRate: 0.01, lrSchedule: 'cosine', lrPatience: 1, masking: false, warp: false, mixup: 0 };
     await train.trainFold({ dir: corpus, plan, recipe, out: foldOut });
     // 16 clips x 4 variants = 64 records: 8 batches an epoch, 16 steps; step k of 16 at
     // 0.01 * (1/64 + 63/64 * (1 + cos(pi * k / 15)) / 2).

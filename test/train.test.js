@@ -57,6 +57,9 @@ describe('emo train / emo evaluate', function () {
     // The rate starts at --lr and only ever stays or halves (the rule itself: test/masking.test.js).
     assert.equal(metrics.history[0].learningRate, 0.003);
     metrics.history.slice(1).forEach((h, i) => assert.ok([1, 0.5].includes(h.learningRate / metrics.history[i].learningRate), `epoch ${h.epoch}`));
+    // ...and Adam trained at it: the checkpoint's optimizer holds the last epoch's rate.
+    const saved = JSON.parse(fs.readFileSync(path.join(out, 'checkpoint', 'model.json'), 'utf8')).trainingConfig.optimizer_config;
+    assert.deepEqual([saved.class_name, saved.config.learningRate], ['EmoAdam', metrics.history.at(-1).learningRate]);
     assert.equal(metrics.failedFiles, 1);
     assert.equal(metrics.failed[0].code, 'ERR_WAV_TRUNCATED');
     for (const split of ['train', 'val', 'test']) {

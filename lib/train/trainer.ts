@@ -319,12 +319,14 @@ function dropoutLayers(model: tfl.LayersModel): SeededDropout[] {
 }
 
 /**
- * Sets the learning rate of a compiled model's optimizer: SGD keeps it as a tensor that
- * `setLearningRate` replaces; Adam reads a protected field at every step.
+ * Sets the learning rate of a compiled model's optimizer: SGD keeps it as a tensor that its
+ * `setLearningRate` replaces; Adam reads a plain field at every step. Told apart by that method,
+ * not by `instanceof`: tfjs' optimizer classes answer `instanceof` by duck typing, and every
+ * Adam optimizer passes for an `SGDOptimizer` (which once left Adam's rate unchanged for good).
  */
 function setLearningRate(model: tfl.LayersModel, rate: number): void {
   const optimizer = model.optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
-  if (optimizer instanceof tf.SGDOptimizer) optimizer.setLearningRate?.(rate);
+  if (typeof optimizer.setLearningRate === 'function') optimizer.setLearningRate(rate);
   else optimizer.learningRate = rate;
 }
 
