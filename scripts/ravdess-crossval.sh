@@ -27,6 +27,10 @@
 #   centre-chain-noreg-nopre
 #               centre-chain-noreg without the preemphasis variant (--variants original,noise,tempo,chain),
 #               which the centring makes nearly a copy of the original: a fifth of each epoch saved
+#   centre-chain-noreg-30, centre-chain-noreg-30-nopre
+#               centre-chain-noreg for 30 epochs at a constant rate (0.001, --lr-patience 10000): the
+#               recipe the longer run measured (the plateau rule's halvings did not reach Adam then);
+#               then the same without the preemphasis variant
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -74,12 +78,14 @@ for step in "${steps[@]}"; do
     centre-chain-noreg) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0) ;;
     # A recipe's own --epochs and --patience come after the budget's, and the last one counts.
     centre-chain-noreg-cosine20) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-schedule cosine --epochs 20 --patience 20) ;;
+    centre-chain-noreg-30) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-patience 10000 --epochs 30 --patience 30) ;;
+    centre-chain-noreg-30-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-patience 10000 --epochs 30 --patience 30 --variants original,noise,tempo,chain) ;;
     centre-chain-noreg-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --variants original,noise,tempo,chain) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
