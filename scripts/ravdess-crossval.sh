@@ -23,7 +23,7 @@
 #   centre-chain-noreg-cosine20
 #               centre-chain-noreg for 20 epochs with --lr-schedule cosine: the rate decays batch by
 #               batch to 1/64 over the 20 epochs, whatever the 120 validation clips say (the longer
-#               run's first 20 epochs are the same recipe under the plateau rule)
+#               run's first 20 epochs are the same recipe at a constant rate)
 #   centre-chain-noreg-nopre
 #               centre-chain-noreg without the preemphasis variant (--variants original,noise,tempo,chain),
 #               which the centring makes nearly a copy of the original: a fifth of each epoch saved
@@ -63,6 +63,11 @@ emo check-corpus "$corpus"
 
 # The epoch budget: 12 epochs per fold, no early stop; the best validation epoch is scored.
 budget=(--epochs 12 --patience 12 --seed 1)
+# Recipe parts several steps share: centre-chain without VTLP, masks or mixup; 30 epochs at a constant
+# rate; the training variants without preemphasis.
+noreg=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0)
+constant30=(--lr-patience 10000 --epochs 30 --patience 30)
+nopre=(--variants original,noise,tempo,chain)
 for step in "${steps[@]}"; do
   name="${step#*:}"
   case "$step" in
@@ -75,12 +80,12 @@ for step in "${steps[@]}"; do
     defaults) recipe=() ;;
     centre) recipe=(--centre utterance) ;;
     centre-chain) recipe=(--centre utterance --recording-chain) ;;
-    centre-chain-noreg) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0) ;;
+    centre-chain-noreg) recipe=("${noreg[@]}") ;;
     # A recipe's own --epochs and --patience come after the budget's, and the last one counts.
-    centre-chain-noreg-cosine20) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-schedule cosine --epochs 20 --patience 20) ;;
-    centre-chain-noreg-30) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-patience 10000 --epochs 30 --patience 30) ;;
-    centre-chain-noreg-30-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --lr-patience 10000 --epochs 30 --patience 30 --variants original,noise,tempo,chain) ;;
-    centre-chain-noreg-nopre) recipe=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0 --variants original,noise,tempo,chain) ;;
+    centre-chain-noreg-cosine20) recipe=("${noreg[@]}" --lr-schedule cosine --epochs 20 --patience 20) ;;
+    centre-chain-noreg-30) recipe=("${noreg[@]}" "${constant30[@]}") ;;
+    centre-chain-noreg-30-nopre) recipe=("${noreg[@]}" "${constant30[@]}" "${nopre[@]}") ;;
+    centre-chain-noreg-nopre) recipe=("${noreg[@]}" "${nopre[@]}") ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;

@@ -465,8 +465,6 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const valRecords = of('val');
     for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
       if (epoch - state.bestEpoch > patience && state.bestEpoch > 0) break;
-      const plateauRate = plateauLearningRate(state.history, learningRate, lrPatience);
-      setLearningRate(model, plateauRate);
       const epochStart = process.hrtime.bigint();
       const order = balanceClasses ? balancedRecords(trainRecords.map((r) => ({ index: r.index, label: r.entry.emotionId }))) : trainRecords.map((r) => r.index);
       for (let i = order.length - 1; i > 0; i--) {
@@ -477,11 +475,14 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       let accSum = 0;
       let seen = 0;
       const batches = Math.ceil(order.length / batch);
-      // Cosine steps are counted over the whole budget: every epoch has the same number of batches.
-      const stepRate = (b: number) => (lrSchedule === 'cosine' ? cosineLearningRate(learningRate, (epoch - 1) * batches + b, epochs * batches) : plateauRate);
-      const epochRate = stepRate(0);
+      // The plateau rule sets one rate per epoch; the cosine one a rate per batch, its steps counted
+      // over the whole budget (every epoch has the same number of batches).
+      const plateauRate = lrSchedule === 'plateau' ? plateauLearningRate(state.history, learningRate, lrPatience) : learningRate;
+      const rateAt = (b: number) => (lrSchedule === 'cosine' ? cosineLearningRate(learningRate, (epoch - 1) * batches + b, epochs * batches) : plateauRate);
+      const epochRate = rateAt(0);
+      setLearningRate(model, epochRate);
       for (let b = 0; b < batches; b++) {
-        if (lrSchedule === 'cosine') setLearningRate(model, stepRate(b));
+        if (lrSchedule === 'cosine' && b > 0) setLearningRate(model, rateAt(b));
         const part = order.slice(b * batch, (b + 1) * batch);
         const features = readBatch(cache, part, norm, augmentation);
         const labels = new Float32Array(part.length * EMOTIONS.length);
