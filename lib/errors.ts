@@ -37,7 +37,9 @@ export type EmoErrorCode =
   | 'ERR_QUEUE_UNAVAILABLE'
   | 'ERR_QUEUE_JOB_FAILED'
   | 'ERR_AUDIO_TOO_LARGE'
-  | 'ERR_MANIFEST_INVALID';
+  | 'ERR_MANIFEST_INVALID'
+  | 'ERR_ADAPTATION_INVALID'
+  | 'ERR_ADAPTATION_UNSUPPORTED';
 
 /**
  * A problem with the data (a corrupt or unsupported WAV, NaN samples, ...).

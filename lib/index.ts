@@ -42,5 +42,6 @@ export {
   type TimelineResult,
   type TimelineSegment,
 } from './infer/classifier';
-export type { EmoModelMetadata, OnnxParity } from './infer/onnx-model';
+export type { EmoModelMetadata, ModelAdaptation, OnnxParity } from './infer/onnx-model';
+export { Adapter, CLIP_LEVEL, createAdapter, DEFAULT_MIN_SPEECH_SECONDS, loadAdapter, type AdaptationReport, type AdaptationStatistics, type AdapterOptions, type AdapterUpdate, type AdapterUpdateOptions, type BandDefinition } from './infer/adapter';
 export { createServer, type EmoServer, type LiveLimits, type QueueStats, type ServerOptions, type ServerStats } from './server';

@@ -31,6 +31,10 @@
 #               centre-chain-noreg for 30 epochs at a constant rate (0.001, --lr-patience 10000): the
 #               recipe the longer run measured (the plateau rule's halvings did not reach Adam then);
 #               then the same without the preemphasis variant
+#   adapt-chain-noreg-30-nopre
+#               centre-chain-noreg-30-nopre with speaker adaptation (--adapt speaker: every clip
+#               normalised with its actor's and variant's speech statistics, no labels) in place of the
+#               utterance centring, which would take away what the speaker's statistics keep
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -86,11 +90,13 @@ for step in "${steps[@]}"; do
     centre-chain-noreg-30) recipe=("${noreg[@]}" "${constant30[@]}") ;;
     centre-chain-noreg-30-nopre) recipe=("${noreg[@]}" "${constant30[@]}" "${nopre[@]}") ;;
     centre-chain-noreg-nopre) recipe=("${noreg[@]}" "${nopre[@]}") ;;
+    # Speaker adaptation in place of the utterance centring, the rest as centre-chain-noreg-30-nopre.
+    adapt-chain-noreg-30-nopre) recipe=(--adapt speaker --recording-chain --no-warp --no-masking --mixup 0 "${constant30[@]}" "${nopre[@]}") ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then

@@ -6,7 +6,8 @@ import { stringify as toCsv } from 'csv-stringify/sync';
 import { EMOTIONS } from '../data/ravdess';
 import { EmoError } from '../errors';
 import { loadClassifier, type Classifier, type EmotionResult, type Provider } from '../infer/classifier';
-import { loadRecordings, rowsOf, type RecordingRow, type RowOptions } from '../infer/recordings';
+import { ADAPT_MODES, loadRecordings, rowsOf, type AdaptMode, type RecordingRow, type RowOptions } from '../infer/recordings';
+import { DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
 import { formatDuration, ProgressBar } from './progress';
 import { collectAudioFiles } from './walk';
 import { numberFlag, parseCommandLine, UsageError } from './usage';
@@ -18,6 +19,7 @@ type Format = (typeof FORMATS)[number];
 export const CLASSIFY_USAGE = `Usage: emo classify <file | dir...> [--model FILE] [--provider cpu|cuda|auto] [--threads N]
                     [--batch 32] [--format table|csv|jsonl] [--out FILE] [--resume]
                     [--timeline] [--window 3] [--hop 1.5] [--ext ${DEFAULT_EXTENSIONS.join(',')}]
+                    [--adapt none|file|folder] [--min-speech ${DEFAULT_MIN_SPEECH_SECONDS}]
                     [--redis URL [--queue emo-classify] [--ship-audio] [--redis-wait 60]]
 
 Labels the emotion of every recording: files as given, folders walked recursively in
@@ -26,6 +28,13 @@ the system's ffmpeg (EMO_FFMPEG overrides its path). A file up to 6 s is one cli
 labelled on the 3 s after its first 0.5 s (as the model was trained and scored); a longer
 file (or any file with --timeline) is labelled by the mean over windows of --window
 seconds every --hop seconds, each window in the output.
+
+Speaker adaptation (models trained with emo train --adapt speaker): --adapt folder
+(their default) learns the statistics of the speech in each folder's files, without
+labels, and classifies that folder's files with them: put one speaker's (and one
+microphone's) recordings in a folder. --adapt file adapts each file to itself (one
+long recording). Below --min-speech seconds of speech a folder or file is classified
+without adaptation, and its rows say so ("adaptation": {"applied": false, ...}).
 
 Output (default: a table on a terminal, else jsonl; --out FILE picks by extension):
   jsonl  one object per file: {"file","label","confidence","probabilities","attention"}
@@ -68,6 +77,7 @@ function jsonlFormatter(): Formatter {
       const r = result as EmotionResult;
       const out: Record<string, unknown> = { file, label: r.label, confidence: round(r.confidence), probabilities: roundAll(r.probabilities), attention: r.attention.map(round) };
       if (r.truncated) out.truncated = true;
+      if (r.adaptation) out.adaptation = { applied: r.adaptation.applied, speechSeconds: round(r.adaptation.speechSeconds) };
       if (segments) out.segments = segments.map((s) => ({ start: s.start, end: s.end, label: s.label, confidence: round(s.confidence) }));
       return `${JSON.stringify(out)}\n`;
     },
@@ -97,7 +107,8 @@ function tableFormatter(width: number): Formatter {
     row({ file, result, segments, error }) {
       if (error) return `${file.padEnd(width)}  error: ${error.message} (${error.code})\n`;
       const r = result as EmotionResult;
-      let text = `${file.padEnd(width)}  ${r.label.padEnd(9)}  ${pct(r.confidence).padStart(10)}  ${runnerUp(r)}${r.truncated ? '  (truncated file)' : ''}\n`;
+      const notAdapted = r.adaptation && !r.adaptation.applied ? `  (not adapted: ${r.adaptation.speechSeconds.toFixed(1)} s of speech)` : '';
+      let text = `${file.padEnd(width)}  ${r.label.padEnd(9)}  ${pct(r.confidence).padStart(10)}  ${runnerUp(r)}${r.truncated ? '  (truncated file)' : ''}${notAdapted}\n`;
       for (const s of segments ?? []) text += `${''.padEnd(width)}    ${`${s.start.toFixed(1)}-${s.end.toFixed(1)} s`.padEnd(12)} ${s.label.padEnd(9)} ${pct(s.confidence)}\n`;
       return text;
     },
@@ -247,6 +258,27 @@ async function* classifyHere(clf: Classifier, files: readonly string[], options:
   }
 }
 
+/**
+ * Rows classified here with one adapter per folder: each folder's statistics are learnt from all
+ * its files (`all`, those done before a resume included), then its files still to do are classified.
+ */
+async function* classifyFolders(clf: Classifier, all: readonly string[], todo: readonly string[], options: RowOptions, batch: number, report: (folder: string, seconds: number, applied: boolean) => void): AsyncGenerator<RowBatch> {
+  const decoders = Math.max(2, os.availableParallelism());
+  const groupSize = batch * 4;
+  const folders = new Map<string, string[]>();
+  for (const file of todo) folders.set(path.dirname(file), [...(folders.get(path.dirname(file)) ?? []), file]);
+  for (const [folder, files] of folders) {
+    const adapter = clf.createAdapter(options.minSpeechSeconds === undefined ? {} : { minSpeechSeconds: options.minSpeechSeconds });
+    const members = all.filter((f) => path.dirname(f) === folder);
+    for (let first = 0; first < members.length; first += groupSize) {
+      const loaded = await loadRecordings(members.slice(first, first + groupSize).map((file) => ({ file })), decoders);
+      await adapter.update(loaded.filter((l): l is Uint8Array => l instanceof Uint8Array));
+    }
+    report(folder, adapter.speechSeconds, adapter.ready);
+    yield* classifyHere(clf, files, { ...options, adapter }, batch);
+  }
+}
+
 export async function runClassify(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
@@ -266,6 +298,8 @@ export async function runClassify(argv: string[]): Promise<number> {
       queue: { type: 'string' },
       'ship-audio': { type: 'boolean', default: false },
       'redis-wait': { type: 'string' },
+      adapt: { type: 'string' },
+      'min-speech': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     CLASSIFY_USAGE,
@@ -299,7 +333,9 @@ export async function runClassify(argv: string[]): Promise<number> {
     for (const flag of ['model', 'provider', 'threads', 'batch'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} is an option of the workers with --redis: give it to 'emo worker'`, CLASSIFY_USAGE);
     if (!/^rediss?:\/\/./.test(redis)) throw new UsageError(`--redis must be a URL like redis://host:6379, not '${redis}'`, CLASSIFY_USAGE);
   }
-  const rowOptions: RowOptions = { timeline: values.timeline, window, hop };
+  if (values.adapt !== undefined && !(ADAPT_MODES as readonly string[]).includes(values.adapt)) throw new UsageError(`--adapt must be ${ADAPT_MODES.join(', ')}, not '${values.adapt}'`, CLASSIFY_USAGE);
+  const minSpeechSeconds = numberFlag('min-speech', values['min-speech'], CLASSIFY_USAGE, { min: 0, max: 86400 });
+  const rowOptions: RowOptions = { timeline: values.timeline, window, hop, ...(minSpeechSeconds === undefined ? {} : { minSpeechSeconds }) };
 
   const started = process.hrtime.bigint();
   const { files, problems } = collectAudioFiles(positionals, extensions);
@@ -308,6 +344,12 @@ export async function runClassify(argv: string[]): Promise<number> {
   let clf: Classifier | null = null;
   try {
     clf = queue ? null : await loadClassifier(values.model, { provider, batchSize: batch, ...(threads === undefined ? {} : { threads }) });
+    // Adaptation: asked for, or the default of a model trained for it (folder); never for one that was not.
+    const adapt: AdaptMode = (values.adapt as AdaptMode | undefined) ?? (clf === null || clf.adapts ? 'folder' : 'none');
+    if (clf !== null && adapt !== 'none' && !clf.adapts) {
+      throw new EmoError(`--adapt ${adapt}: this model was trained without speaker adaptation (emo train --adapt speaker)`, 'ERR_ADAPTATION_UNSUPPORTED');
+    }
+    rowOptions.adapt = adapt;
     const resumed = values.resume && values.out !== undefined ? readDone(values.out, format, clf ? clf.labels : null) : { done: new Set<string>(), labels: null };
     const done = resumed.done;
     const todo = files.filter((f) => !done.has(f));
@@ -324,7 +366,17 @@ export async function runClassify(argv: string[]): Promise<number> {
     if (done.size > 0) process.stderr.write(`resuming: ${files.length - todo.length} of ${files.length} files are already in ${values.out}\n`);
 
     try {
-      const batches = queue ? queue.classify(todo, { ...rowOptions, shipAudio: values['ship-audio'] }) : classifyHere(clf as Classifier, todo, rowOptions, batch);
+      const reportFolder = (folder: string, seconds: number, applied: boolean) => {
+        if (applied) return;
+        const message = `${folder}: ${seconds.toFixed(1)} s of speech, below the ${minSpeechSeconds ?? DEFAULT_MIN_SPEECH_SECONDS} s adaptation needs: its files are classified without`;
+        if (bar) bar.log(`emo: ${message}`);
+        else process.stderr.write(`emo: ${message}\n`);
+      };
+      const batches = queue
+        ? queue.classify(todo, { ...rowOptions, shipAudio: values['ship-audio'] })
+        : rowOptions.adapt === 'folder'
+          ? classifyFolders(clf as Classifier, files, todo, rowOptions, batch, reportFolder)
+          : classifyHere(clf as Classifier, todo, rowOptions, batch);
       for await (const b of batches) writer.write(b);
     } finally {
       writer.close();

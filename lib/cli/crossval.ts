@@ -13,7 +13,7 @@ export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--
                     [--lr-schedule plateau|cosine]
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
-                    [--centre none|utterance] [--recording-chain] [--variants LIST]
+                    [--centre none|utterance] [--adapt none|speaker] [--recording-chain] [--variants LIST]
                     [--only LIST] [--validation-only]
 
 Speaker-independent cross-validation of a training recipe on a RAVDESS-style folder.

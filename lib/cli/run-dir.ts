@@ -66,11 +66,11 @@ export function resolveTrainedModel(given: string): TrainedModelFolder {
   const normFile = [path.join(modelDir, 'normalization.json'), path.join(runDir, 'normalization.json')].find((f) => fs.existsSync(f));
   if (normFile === undefined) throw new EmoError(`no normalization.json beside the model in ${modelDir} or in ${runDir}`, 'ERR_FILE_READ');
   const normalisation = readJson<Normalisation>(normFile) as Normalisation;
-  const { mean, std, centre } = normalisation;
+  const { mean, std, centre, adapt } = normalisation;
   return {
     runDir,
     modelDir,
-    normalisation: centre === undefined ? { mean, std } : { mean, std, centre },
+    normalisation: { mean, std, ...(centre === undefined ? {} : { centre }), ...(adapt === undefined ? {} : { adapt }) },
     run: readJson<RunRecord>(path.join(runDir, 'run.json')),
     metrics: readJson<MetricsRecord>(path.join(runDir, 'metrics.json')),
   };

@@ -5,9 +5,14 @@ import { EMOTIONS, indexRavdess, splitByActor, VARIANTS, type SplitOptions, type
 import { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, monoOf, type Condition } from '../data/conditions';
 import { EmoError } from '../errors';
 import { CENTRINGS, melChunksBatch, type Centring, type MelChunks } from '../features';
+import { TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
 import { stackClips } from '../export';
 import { openOnnxModel } from '../infer/onnx-model';
 import { loadClassifier, type Classifier } from '../infer/classifier';
+import { createAdapter, DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
+import { adaptChunks } from '../features/adaptation';
+import type { ModelAdaptation } from '../infer/onnx-model';
+import { Mulberry32 } from '../random';
 import { loadModel, useBestBackend } from '../nn';
 import { renderConfusionPng, renderCurvesPng } from '../plot';
 import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type LrSchedule, type Normalisation, type TrainProgress } from '../train';
@@ -21,8 +26,8 @@ export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs
                  [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                  [--split SPEC] [--patience 6] [--lr-patience 2] [--lr-schedule plateau|cosine]
                  [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
-                 [--centre none|utterance] [--recording-chain] [--variants LIST]
-                 [--cache FILE] [--resume]
+                 [--centre none|utterance] [--adapt none|speaker] [--recording-chain]
+                 [--variants LIST] [--cache FILE] [--resume]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -41,6 +46,9 @@ repeats the smaller classes' training clips so every class is as frequent as the
 pre-trained on the synthetic corpus, with a fresh optimizer. --centre utterance subtracts
 each clip's own mean of every mel band before the training-set normalisation (in training
 and inside the exported model), which takes out the recording's level and steady colour.
+--adapt speaker instead normalises every clip with its speaker's statistics (per actor and
+training variant, from the speech frames of their clips, no labels): the exported model
+then expects an adapter's statistics at inference (emo classify --adapt file|folder).
 --recording-chain adds a fifth variant of each training clip: the clip through a recording
 chain drawn for it (room reverberation, telephone band, band limit, microphone colour,
 background noise, gain — the synthetic corpus's chain; needs sox). --variants trains on
@@ -51,6 +59,7 @@ chain; default all): with --centre utterance, preemphasis is nearly a copy of th
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
                     [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows] [--out DIR]
+                    [--adapt none|folder|file] [--adapt-group N] [--min-speech SECONDS] [--seed 1]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
@@ -70,7 +79,15 @@ emo classify, classify() and the server label a recording up to 6 s.
 all; default clean), each with its metrics and confusion-<split>-<condition>.png, then a
 table with the change in UAR from clean:
 ${CONDITIONS.map((c) => `  ${c.padEnd(10)} ${CONDITION_DESCRIPTIONS[c]}`).join('\n')}
-telephone and reverb need sox, mp3-64 and opus-16 ffmpeg.`;
+telephone and reverb need sox, mp3-64 and opus-16 ffmpeg.
+
+--adapt (models trained with emo train --adapt speaker; default folder for them, none
+otherwise): folder adapts to each actor's clips of the split as a condition delivers
+them (the statistics of their speech frames, never their labels), as emo classify
+--adapt folder adapts to a folder; file to each clip alone. --adapt-group N cuts each
+actor's clips into groups of N (in an order drawn with --seed) that adapt to
+themselves: how much speech adaptation needs. A group with less speech than
+--min-speech (default ${DEFAULT_MIN_SPEECH_SECONDS} s, as emo classify) is scored without adaptation.`;
 
 export function pct(x: number): string {
   return Number.isNaN(x) ? '   -  ' : `${(100 * x).toFixed(1).padStart(5)}%`;
@@ -104,6 +121,7 @@ export const RECIPE_FLAGS = {
   'balance-classes': { type: 'boolean', default: false },
   'init-from': { type: 'string' },
   centre: { type: 'string' },
+  adapt: { type: 'string' },
   'recording-chain': { type: 'boolean', default: false },
   variants: { type: 'string' },
 } as const;
@@ -111,6 +129,11 @@ export const RECIPE_FLAGS = {
 function centreFlag(text: string | undefined, usage: string): Centring | undefined {
   if (text === undefined || (CENTRINGS as readonly string[]).includes(text)) return text as Centring | undefined;
   throw new UsageError(`--centre must be ${CENTRINGS.join(' or ')}, not '${text}'`, usage);
+}
+
+function adaptFlag(text: string | undefined, usage: string): TrainingAdaptation | undefined {
+  if (text === undefined || (TRAINING_ADAPTATIONS as readonly string[]).includes(text)) return text as TrainingAdaptation | undefined;
+  throw new UsageError(`--adapt must be ${TRAINING_ADAPTATIONS.join(' or ')}, not '${text}'`, usage);
 }
 
 function variantsFlag(text: string | undefined, usage: string): Variant[] | undefined {
@@ -152,6 +175,7 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     balanceClasses: values['balance-classes'] ? true : undefined,
     initFrom: values['init-from'] as string | undefined,
     centre: centreFlag(values['centre'] as string | undefined, usage),
+    adapt: adaptFlag(values['adapt'] as string | undefined, usage),
     recordingChain: values['recording-chain'] ? true : undefined,
     variants: variantsFlag(values['variants'] as string | undefined, usage),
   };
@@ -229,6 +253,8 @@ export async function runTrain(argv: string[]): Promise<number> {
 /** A trained model behind one interface: class probabilities (n × labels, row-major) of raw melChunks features. */
 interface Predictor {
   predict(clips: MelChunks[]): Promise<Float32Array>;
+  /** The statistics a speaker is mapped onto, for a model trained with speaker adaptation; else null. */
+  adaptation: ModelAdaptation | null;
   /** The probabilities of a whole clip as emo classify labels it: the mean over its windows (.onnx models only). */
   predictWindows?(wav: Uint8Array): Promise<Float32Array>;
   close(): Promise<void>;
@@ -238,6 +264,7 @@ async function tfjsPredictor(modelDir: string, norm: Normalisation): Promise<Pre
   await useBestBackend();
   const model = await loadModel(modelDir);
   return {
+    adaptation: norm.adapt === 'speaker' ? { mode: 'speaker', reference: { mean: [...norm.mean], std: [...norm.std] } } : null,
     async predict(clips) {
       const [chunks, mels, frames] = (clips[0] as MelChunks).shape;
       const input = stackClips(clips, norm);
@@ -259,6 +286,7 @@ async function onnxPredictor(file: string): Promise<{ predictor: Predictor; spli
   return {
     splitOptions: recorded !== null && typeof recorded === 'object' ? (recorded as SplitOptions) : {},
     predictor: {
+      adaptation: model.metadata.adaptation,
       async predict(clips) {
         return (await model.run(stackClips(clips), clips.length)).probabilities;
       },
@@ -317,10 +345,45 @@ function parseConditions(text: string | undefined): Condition[] {
   return list as Condition[];
 }
 
+/**
+ * The clips of an evaluation in the groups that adapt together: all in one (no adaptation), each
+ * actor's (folder), each actor's cut into groups of `size` in a seeded order, or each clip alone (file).
+ */
+function adaptationUnits(chosen: EvaluatedEntry[], mode: string, size: number | undefined, seed: number): EvaluatedEntry[][] {
+  if (mode === 'none') return [chosen];
+  if (mode === 'file') return chosen.map((e) => [e]);
+  const units: EvaluatedEntry[][] = [];
+  const rng = new Mulberry32(seed);
+  for (const actor of [...new Set(chosen.map((e) => e.actor))].sort((a, b) => a - b)) {
+    const clips = chosen.filter((e) => e.actor === actor);
+    if (size === undefined) {
+      units.push(clips);
+      continue;
+    }
+    for (let i = clips.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [clips[i], clips[j]] = [clips[j] as EvaluatedEntry, clips[i] as EvaluatedEntry];
+    }
+    for (let i = 0; i < clips.length; i += size) units.push(clips.slice(i, i + size));
+  }
+  return units;
+}
+
 export async function runEvaluate(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
     argv,
-    { split: { type: 'string' }, predictions: { type: 'string' }, condition: { type: 'string' }, protocol: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    {
+      split: { type: 'string' },
+      predictions: { type: 'string' },
+      condition: { type: 'string' },
+      protocol: { type: 'string' },
+      out: { type: 'string' },
+      adapt: { type: 'string' },
+      'adapt-group': { type: 'string' },
+      'min-speech': { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     EVALUATE_USAGE,
   );
   if (values.help) {
@@ -336,6 +399,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   if (protocol !== 'offset' && protocol !== 'windows') throw new UsageError(`--protocol must be offset or windows, not '${protocol}'`, EVALUATE_USAGE);
   if (protocol === 'windows' && !/\.onnx$/i.test(given)) throw new UsageError('--protocol windows needs an .onnx model (emo export)', EVALUATE_USAGE);
   if (conditions.length > 1 && values.predictions !== undefined) throw new UsageError('--predictions takes one condition at a time', EVALUATE_USAGE);
+  if (values.adapt !== undefined && !['none', 'folder', 'file'].includes(values.adapt)) throw new UsageError(`--adapt must be none, folder or file, not '${values.adapt}'`, EVALUATE_USAGE);
+  const adaptGroup = numberFlag('adapt-group', values['adapt-group'], EVALUATE_USAGE, { integer: true, min: 1, max: 1e6 });
+  const minSpeechSeconds = numberFlag('min-speech', values['min-speech'], EVALUATE_USAGE, { min: 0, max: 86400 }) ?? DEFAULT_MIN_SPEECH_SECONDS;
+  const seed = numberFlag('seed', values.seed, EVALUATE_USAGE, { integer: true, min: 0, max: 2 ** 31 - 1 }) ?? 1;
+  if (adaptGroup !== undefined && values.adapt !== undefined && values.adapt !== 'folder') throw new UsageError('--adapt-group groups the clips of --adapt folder', EVALUATE_USAGE);
+  if (protocol === 'windows' && values.adapt !== undefined && values.adapt !== 'none') throw new UsageError('--protocol windows scores without adaptation', EVALUATE_USAGE);
 
   // Files go where the user asks (default: here), never beside the model: that may be the package's own models/.
   const pngDir = path.resolve(values.out ?? '.');
@@ -355,6 +424,12 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     const { entries, skipped } = indexRavdess(dir);
     const chosen = which === 'all' ? entries : splitByActor(entries, splitOptions)[which as 'test' | 'val' | 'train'];
     if (chosen.length === 0) throw new EmoError(`no clips of the ${which} split in ${dir}`, 'ERR_DATASET_EMPTY');
+    if (values.adapt !== undefined && values.adapt !== 'none' && predictor.adaptation === null) {
+      throw new EmoError('this model was trained without speaker adaptation (emo train --adapt speaker): --adapt needs one that was', 'ERR_ADAPTATION_UNSUPPORTED');
+    }
+    const adaptMode = values.adapt ?? (predictor.adaptation !== null && protocol === 'offset' ? 'folder' : 'none');
+    const adapting = adaptMode !== 'none';
+    const units = adaptationUnits(chosen, adaptMode, adaptGroup, seed);
     const table: Array<{ condition: Condition; metrics: ClassificationMetrics; failed: number }> = [];
     let anyFailed = false;
     for (const condition of conditions) {
@@ -363,45 +438,65 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       const lines: string[] = [];
       let failed = 0;
       const bar = new ProgressBar(chosen.length, conditions.length > 1 || condition !== 'clean' ? `evaluate ${condition}` : 'evaluate', { unit: 'clips' });
-      for (let i = 0; i < chosen.length; i += EVALUATE_BATCH) {
-        const group = chosen.slice(i, i + EVALUATE_BATCH);
-        const bytes = await conditioned(group, chosen, condition);
-        const readable = bytes.map((b) => (b instanceof EmoError ? new Uint8Array(0) : b));
-        const results = await melChunksBatch(readable, { errors: 'return' });
-        const good: Array<{ entry: EvaluatedEntry; clip: MelChunks }> = [];
-        results.forEach((r, j) => {
-          const entry = group[j] as EvaluatedEntry;
-          const problem = bytes[j] instanceof EmoError ? (bytes[j] as EmoError) : r instanceof EmoError ? r : null;
-          if (problem !== null) {
-            failed++;
+      let adaptedSeconds = 0;
+      let unadapted = 0;
+      for (const unit of units) {
+        // An adaptation unit's clips as the condition delivers them, its statistics from them alone.
+        const unitBytes = adapting ? await conditioned(unit, chosen, condition) : null;
+        let speaker: ReturnType<ReturnType<typeof createAdapter>['statistics']> | null = null;
+        if (unitBytes !== null) {
+          const adapter = createAdapter({ minSpeechSeconds });
+          await adapter.update(unitBytes.filter((b): b is Uint8Array => !(b instanceof EmoError)));
+          if (adapter.ready) {
+            speaker = adapter.statistics();
+            adaptedSeconds += adapter.speechSeconds * unit.length;
+          } else unadapted += unit.length;
+        }
+        for (let i = 0; i < unit.length; i += EVALUATE_BATCH) {
+          const group = unit.slice(i, i + EVALUATE_BATCH);
+          const bytes = unitBytes === null ? await conditioned(group, chosen, condition) : unitBytes.slice(i, i + EVALUATE_BATCH);
+          const readable = bytes.map((b) => (b instanceof EmoError ? new Uint8Array(0) : b));
+          const results = await melChunksBatch(readable, { errors: 'return' });
+          const good: Array<{ entry: EvaluatedEntry; clip: MelChunks }> = [];
+          results.forEach((r, j) => {
+            const entry = group[j] as EvaluatedEntry;
+            const problem = bytes[j] instanceof EmoError ? (bytes[j] as EmoError) : r instanceof EmoError ? r : null;
+            if (problem !== null) {
+              failed++;
+              bar.tick();
+              bar.log(`error: ${entry.path}: ${problem.message} (${problem.code})`);
+            } else good.push({ entry, clip: r as MelChunks });
+          });
+          if (good.length === 0) continue;
+          if (speaker !== null) for (const g of good) adaptChunks(g.clip.data, g.clip.shape, speaker, (predictor.adaptation as ModelAdaptation).reference);
+          let probs: Float32Array;
+          if (protocol === 'windows') {
+            // The whole clip, labelled as emo classify labels it (features recomputed per window).
+            probs = new Float32Array(good.length * EMOTIONS.length);
+            for (const [j, g] of good.entries()) probs.set(await (predictor.predictWindows as (wav: Uint8Array) => Promise<Float32Array>)(bytes[group.indexOf(g.entry)] as Uint8Array), j * EMOTIONS.length);
+          } else probs = await predictor.predict(good.map((g) => g.clip));
+          const classes = EMOTIONS.length;
+          good.forEach(({ entry }, j) => {
+            const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
+            let best = 0;
+            for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
+            truth.push(entry.emotionId);
+            predicted.push(best);
+            if (predictionsFile !== undefined) {
+              lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
+            }
             bar.tick();
-            bar.log(`error: ${entry.path}: ${problem.message} (${problem.code})`);
-          } else good.push({ entry, clip: r as MelChunks });
-        });
-        if (good.length === 0) continue;
-        let probs: Float32Array;
-        if (protocol === 'windows') {
-          // The whole clip, labelled as emo classify labels it (features recomputed per window).
-          probs = new Float32Array(good.length * EMOTIONS.length);
-          for (const [j, g] of good.entries()) probs.set(await (predictor.predictWindows as (wav: Uint8Array) => Promise<Float32Array>)(bytes[group.indexOf(g.entry)] as Uint8Array), j * EMOTIONS.length);
-        } else probs = await predictor.predict(good.map((g) => g.clip));
-        const classes = EMOTIONS.length;
-        good.forEach(({ entry }, j) => {
-          const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));
-          let best = 0;
-          for (let k = 1; k < classes; k++) if ((row[k] as number) > (row[best] as number)) best = k;
-          truth.push(entry.emotionId);
-          predicted.push(best);
-          if (predictionsFile !== undefined) {
-            lines.push(JSON.stringify({ file: entry.path, truth: entry.emotion, predicted: EMOTIONS[best], probabilities: row.map((p) => Number(p.toPrecision(7))) }));
-          }
-          bar.tick();
-        });
+          });
+        }
       }
       bar.finish();
       const metrics = classificationMetrics(truth, predicted, EMOTIONS);
       const name = condition === 'clean' ? which : `${which}, ${condition}`;
       printMetrics(name, metrics);
+      if (adapting) {
+        const adapted = chosen.length - unadapted;
+        process.stdout.write(`adaptation (${adaptMode}${adaptGroup === undefined ? '' : `, groups of ${adaptGroup}`}): ${adapted} clips adapted, mean ${(adapted > 0 ? adaptedSeconds / adapted : 0).toFixed(1)} s of speech each; ${unadapted} below the ${minSpeechSeconds} s needed, classified without\n`);
+      }
       if (failed > 0) process.stdout.write(`${failed} clips failed\n`);
       anyFailed ||= failed > 0;
       table.push({ condition, metrics, failed });

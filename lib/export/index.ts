@@ -147,7 +147,8 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
  * float32 (batch, 7, 128, 128) — the dB values exactly as `melChunks` returns them, the
  * per-band normalisation being inside the graph; outputs `probabilities` (batch, 8) in RAVDESS
  * label order and `attention` (batch, 7); metadata `emo.labels`, `emo.features`, `emo.version`,
- * `emo.training` and, when verified, `emo.parity`.
+ * `emo.training`, when verified `emo.parity`, and for a model trained with `adapt: 'speaker'`
+ * `emo.adaptation` (the reference statistics an adapter maps a speaker onto).
  *
  * Before returning, the graph is run in onnxruntime-node on `verifyClips` (default: generated
  * clips) and compared with the model in TensorFlow.js (on its current backend); the measured
@@ -182,6 +183,9 @@ export async function exportOnnx(model: tfl.LayersModel, normalisation: BandNorm
     [METADATA_KEYS.version]: PACKAGE_VERSION,
     [METADATA_KEYS.training]: JSON.stringify(options.training ?? {}),
   };
+  if (normalisation.adapt === 'speaker') {
+    metadata[METADATA_KEYS.adaptation] = JSON.stringify({ mode: 'speaker', reference: { mean: [...normalisation.mean], std: [...normalisation.std] } });
+  }
   if (options.verify === false) return encodeModel(graph, opset, metadata);
 
   const given = options.verifyClips !== undefined && options.verifyClips.length > 0;

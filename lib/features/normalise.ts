@@ -24,6 +24,12 @@ export interface BandNormalisation {
    * colour of its microphone and room (a fixed gain or EQ is a per-band offset in dB). Default `'none'`.
    */
   centre?: Centring;
+  /**
+   * `'speaker'`: the model was trained on speaker-normalised clips (`adapt: 'speaker'`), and these
+   * statistics are the training speakers' average: an adapter maps a clip onto them first (see
+   * `adaptChunks`); without one, a clip is normalised as if its speaker were average.
+   */
+  adapt?: 'speaker';
 }
 
 /**
@@ -42,6 +48,7 @@ export function checkNormalisation(name: string, norm: BandNormalisation, mels: 
   if (norm.centre !== undefined && !CENTRINGS.includes(norm.centre)) {
     throw new TypeError(`${name}: unknown centring '${String(norm.centre)}' (${CENTRINGS.join(', ')})`);
   }
+  if (norm.adapt !== undefined && norm.adapt !== 'speaker') throw new TypeError(`${name}: unknown adaptation '${String(norm.adapt)}' (speaker)`);
 }
 
 /** Each mel band's mean over one clip's chunks and frames (float64 sums). */

@@ -14,7 +14,11 @@ import { EmoError } from '../errors';
 import { melChunksBatch, type MelChunks } from '../features';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
 import { openOnnxModel, type EmoModelMetadata, type OnnxEmotionModel } from './onnx-model';
-import { floatWav, scanWav, sliceWav, type WavLayout } from './wav-layout';
+import { adaptChunks } from '../features/adaptation';
+import { Adapter, createAdapter, type AdapterOptions, type AdaptationReport } from './adapter';
+import { isSingleClip, prepareInput, type PreparedInput } from './clips';
+import { sliceWav } from './wav-layout';
+export { isSingleClip, SINGLE_CLIP_SECONDS } from './clips';
 
 /** Where onnxruntime runs the model. `'auto'`: CUDA when its provider loads, else the CPU. */
 export type Provider = 'cpu' | 'cuda' | 'auto';
@@ -43,16 +47,14 @@ export interface ClassifyOptions {
    * In {@link Classifier.timeline} it is where the first window starts.
    */
   offsetSeconds?: number;
+  /**
+   * The speaker's and microphone's statistics ({@link Classifier.createAdapter}), for a model
+   * trained with speaker adaptation (`metadata.adaptation`): every clip is moved onto the training
+   * speakers' average first. While the adapter holds less than its `minSpeechSeconds` of speech,
+   * clips are classified without it; each result's `adaptation` says which happened.
+   */
+  adapter?: Adapter;
 }
-
-/**
- * A recording up to this long, seconds, is one clip: it gets one label from the 3 s after its first
- * 0.5 s, as training sees a clip — in {@link Classifier.classify}, {@link Classifier.timeline},
- * `emo classify`, `emo evaluate` and the server alike. Longer recordings get a timeline of
- * windows. (RAVDESS clips last 2.9–5.3 s. On validation actors, one window scored as well as or
- * better than the mean over 3-s windows every 1.5 s: docs/ravdess-experiments.md.)
- */
-export const SINGLE_CLIP_SECONDS = 6;
 
 /** Options of {@link Classifier.timeline}. */
 export interface TimelineOptions extends ClassifyOptions {
@@ -68,15 +70,6 @@ export interface TimelineOptions extends ClassifyOptions {
   singleClipSeconds?: number;
 }
 
-/**
- * Whether a recording of `seconds` is labelled as one clip (one window after `offset`) rather than
- * as a timeline of `window`-second windows: see {@link SINGLE_CLIP_SECONDS}.
- */
-export function isSingleClip(seconds: number, offset: number, window: number, clipSeconds: number, singleClipSeconds?: number): boolean {
-  const single = singleClipSeconds ?? (window >= clipSeconds ? SINGLE_CLIP_SECONDS : 0);
-  return seconds <= Math.max(offset + window, single);
-}
-
 /** One prediction. */
 export interface EmotionResult {
   /** The most probable emotion. */
@@ -89,6 +82,8 @@ export interface EmotionResult {
   attention: number[];
   /** Present and true when the WAV's data chunk was shorter than its header declared (the frames present were used). */
   truncated?: true;
+  /** Present when an adapter was given: whether it was used, and how much speech it held. */
+  adaptation?: AdaptationReport;
 }
 
 /** One window of a {@link TimelineResult}. */
@@ -161,28 +156,12 @@ function cudaProviderInstalled(): boolean {
 const CUDA_HINT =
   "onnxruntime-node's CUDA provider is not installed: reinstall onnxruntime-node with `npm install onnxruntime-node --onnxruntime-node-install=cuda12` on a machine with internet access (it downloads the CUDA 12 provider libraries), with CUDA 12 and cuDNN 9 on the machine";
 
-/** The input as WAV bytes plus its layout (null when the headers cannot be read: the decoder will say why). */
-interface PreparedInput {
-  wav: Uint8Array;
-  layout: WavLayout | null;
-}
-
-function prepareInput(input: unknown, options: ClassifyOptions | undefined, name: string): PreparedInput {
-  if (input instanceof Float32Array) {
-    if (input.length === 0) throw invalidRange(name, 'a non-empty Float32Array of samples', input);
-    const rate = options?.sampleRate === undefined ? 48000 : checkInteger('options.sampleRate', options.sampleRate, 1000, 768000);
-    const wav = floatWav(input, rate);
-    return { wav, layout: scanWav(wav) };
-  }
-  if (input instanceof Uint8Array) return { wav: input, layout: scanWav(input) };
-  throw invalidType(name, 'a Buffer or Uint8Array holding a WAV file, or a Float32Array of mono samples', input);
-}
-
 function checkClassifyOptions(options: unknown, extra: readonly string[] = []): ClassifyOptions {
   if (options === undefined) return {};
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['sampleRate', 'offsetSeconds', ...extra]);
+  checkKnownKeys('options', o, ['sampleRate', 'offsetSeconds', 'adapter', ...extra]);
   if (o.offsetSeconds !== undefined) checkNumber('options.offsetSeconds', o.offsetSeconds, 0, 86400);
+  if (o.adapter !== undefined && !(o.adapter instanceof Adapter)) throw invalidType('options.adapter', 'an Adapter (classifier.createAdapter())', o.adapter);
   return o as ClassifyOptions;
 }
 
@@ -223,6 +202,35 @@ export class Classifier {
     return this.model.metadata;
   }
 
+  /** Whether the model was trained with speaker adaptation and takes an adapter. */
+  get adapts(): boolean {
+    return this.model.metadata.adaptation !== null;
+  }
+
+  /**
+   * A new, empty adapter for this model's features (see {@link Adapter}): feed it unlabelled
+   * recordings of one speaker and microphone, then pass it to `classify(x, { adapter })`.
+   *
+   * @throws {@link EmoError} `ERR_ADAPTATION_UNSUPPORTED` when the model was trained without speaker adaptation.
+   */
+  createAdapter(options: Omit<AdapterOptions, 'features'> = {}): Adapter {
+    this.checkAdapts();
+    return createAdapter({ ...checkPlainObject('options', options), features: this.model.metadata.features });
+  }
+
+  private checkAdapts(): void {
+    if (!this.adapts) throw new EmoError('this model was trained without speaker adaptation (emo train --adapt speaker): it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
+  }
+
+  /** Checks that an adapter fits this model: a model that adapts, statistics of its bands. */
+  private checkAdapter(adapter: Adapter | undefined): void {
+    if (adapter === undefined) return;
+    this.checkAdapts();
+    const features = this.model.metadata.features as unknown as Record<string, unknown>;
+    const differences = Object.entries(adapter.bands).filter(([k, v]) => features[k] !== v).map(([k, v]) => `${k}: ${v} (the model's: ${String(features[k])})`);
+    if (differences.length > 0) throw new EmoError(`the adapter's statistics come from other features than the model's: ${differences.join(', ')}`, 'ERR_MODEL_FEATURES_MISMATCH');
+  }
+
   /**
    * The emotion of one clip: the 3 s after the first 0.5 s, like training (`options.offsetSeconds`
    * changes the 0.5 s).
@@ -233,7 +241,8 @@ export class Classifier {
    */
   async classify(input: Uint8Array | Float32Array, options?: ClassifyOptions): Promise<EmotionResult> {
     const checked = checkClassifyOptions(options);
-    const [result] = await this.classifyPrepared([prepareInput(input, checked, 'input')], this.offsetOf(checked));
+    this.checkAdapter(checked.adapter);
+    const [result] = await this.classifyPrepared([prepareInput(input, checked, 'input')], this.offsetOf(checked), checked.adapter);
     if (result === undefined || 'error' in result) throw (result as ClassifyFailure).error;
     return result;
   }
@@ -247,6 +256,7 @@ export class Classifier {
   async classifyBatch(inputs: ReadonlyArray<Uint8Array | Float32Array>, options?: ClassifyOptions): Promise<Array<EmotionResult | ClassifyFailure>> {
     if (!Array.isArray(inputs)) throw invalidType('inputs', 'an array of WAV buffers or Float32Arrays', inputs);
     const checked = checkClassifyOptions(options);
+    this.checkAdapter(checked.adapter);
     const results: Array<EmotionResult | ClassifyFailure> = [];
     const prepared = inputs.map((input, i) => prepareInput(input, checked, `inputs[${i}]`));
     const groups: PreparedInput[][] = [];
@@ -257,7 +267,7 @@ export class Classifier {
       const features = await (next as Promise<Array<MelChunks | EmoError>>);
       // Start the next group's features on the native pool while onnxruntime runs this one.
       next = g + 1 < groups.length ? this.featuresOf(groups[g + 1] as PreparedInput[], offsetSeconds) : null;
-      results.push(...(await this.predict(groups[g] as PreparedInput[], features, g * this.batchSize, offsetSeconds)));
+      results.push(...(await this.predict(groups[g] as PreparedInput[], features, g * this.batchSize, offsetSeconds, checked.adapter)));
     }
     return results;
   }
@@ -271,6 +281,7 @@ export class Classifier {
    */
   async timeline(input: Uint8Array | Float32Array, options?: TimelineOptions): Promise<TimelineResult> {
     const o = checkClassifyOptions(options, ['window', 'hop', 'singleClipSeconds']) as TimelineOptions;
+    this.checkAdapter(o.adapter);
     const clipSeconds = this.model.metadata.features.durationSeconds;
     const offset = this.offsetOf(o);
     const window = o.window === undefined ? clipSeconds : checkNumber('options.window', o.window, 0.1, clipSeconds);
@@ -280,7 +291,7 @@ export class Classifier {
     const layout = source.layout;
     const duration = layout ? layout.frames / layout.sampleRate : 0;
     if (layout === null || isSingleClip(duration, offset, window, clipSeconds, single)) {
-      const result = await this.classify(input, { ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), offsetSeconds: offset });
+      const result = await this.classify(input, { ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), offsetSeconds: offset, ...(o.adapter === undefined ? {} : { adapter: o.adapter }) });
       const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
       return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };
     }
@@ -298,7 +309,7 @@ export class Classifier {
         spans.push([start, end]);
       }
       const features = await this.featuresOf(windows, 0);
-      const results = await this.predict(windows, features, first, 0);
+      const results = await this.predict(windows, features, first, 0, o.adapter);
       results.forEach((r, j) => {
         if ('error' in r) {
           if (r.error.code === 'ERR_SILENT') return;
@@ -324,8 +335,8 @@ export class Classifier {
     return options.offsetSeconds ?? this.model.metadata.features.offsetSeconds;
   }
 
-  private async classifyPrepared(inputs: PreparedInput[], offsetSeconds: number): Promise<Array<EmotionResult | ClassifyFailure>> {
-    return this.predict(inputs, await this.featuresOf(inputs, offsetSeconds), 0, offsetSeconds);
+  private async classifyPrepared(inputs: PreparedInput[], offsetSeconds: number, adapter: Adapter | undefined): Promise<Array<EmotionResult | ClassifyFailure>> {
+    return this.predict(inputs, await this.featuresOf(inputs, offsetSeconds), 0, offsetSeconds, adapter);
   }
 
   private featuresOf(inputs: PreparedInput[], offsetSeconds: number): Promise<Array<MelChunks | EmoError>> {
@@ -335,8 +346,11 @@ export class Classifier {
     ) as Promise<Array<MelChunks | EmoError>>;
   }
 
-  /** Checks each clip's audio and features, runs the good ones through the model in one batch. */
-  private async predict(inputs: PreparedInput[], features: Array<MelChunks | EmoError>, firstIndex: number, offsetSeconds: number): Promise<Array<EmotionResult | ClassifyFailure>> {
+  /**
+   * Checks each clip's audio and features, adapts the good ones when an adapter is given and
+   * ready, and runs them through the model in one batch.
+   */
+  private async predict(inputs: PreparedInput[], features: Array<MelChunks | EmoError>, firstIndex: number, offsetSeconds: number, adapter?: Adapter): Promise<Array<EmotionResult | ClassifyFailure>> {
     const out: Array<EmotionResult | ClassifyFailure | null> = features.map((f, i) => {
       const fail = (error: EmoError): ClassifyFailure => {
         error.index = firstIndex + i;
@@ -351,6 +365,12 @@ export class Classifier {
       return null;
     });
     const good = features.flatMap((_, i) => (out[i] === null ? [i] : []));
+    const report: AdaptationReport | undefined = adapter === undefined ? undefined : { applied: adapter.ready, speechSeconds: adapter.speechSeconds };
+    if (report?.applied) {
+      const speaker = (adapter as Adapter).statistics();
+      const reference = (this.model.metadata.adaptation as NonNullable<EmoModelMetadata['adaptation']>).reference;
+      for (const i of good) adaptChunks((features[i] as MelChunks).data, (features[i] as MelChunks).shape, speaker, reference);
+    }
     if (good.length > 0) {
       const size = this.model.clipSize;
       const probabilities = new Float32Array(good.length * this.labels.length);
@@ -376,6 +396,7 @@ export class Classifier {
           attention: Array.from(attention.subarray(j * chunks, (j + 1) * chunks)),
         };
         if ((inputs[i] as PreparedInput).layout?.truncated) result.truncated = true;
+        if (report !== undefined) result.adaptation = { ...report };
         out[i] = result;
       });
     }

@@ -25,7 +25,19 @@ export const METADATA_KEYS = {
   version: 'emo.version',
   training: 'emo.training',
   parity: 'emo.parity',
+  adaptation: 'emo.adaptation',
 } as const;
+
+/**
+ * What a model trained with `adapt: 'speaker'` expects (metadata `emo.adaptation`): clips moved
+ * from their speaker's statistics onto `reference` (the training speakers' average, the statistics
+ * the graph normalises with) by an adapter.
+ */
+export interface ModelAdaptation {
+  mode: 'speaker';
+  /** Per mel band, dB. */
+  reference: { mean: number[]; std: number[] };
+}
 
 /** A graph input or output: its name and dimensions (a string for a named dynamic one). */
 export interface OnnxValueInfo {
@@ -70,6 +82,8 @@ export interface EmoModelMetadata {
   training: Record<string, unknown>;
   /** The parity the export measured, when it verified itself. */
   parity: OnnxParity | null;
+  /** Present when the model was trained on speaker-normalised clips and wants an adapter. */
+  adaptation: ModelAdaptation | null;
 }
 
 const toNumber = (v: number | { toNumber(): number } | null | undefined): number => (v == null ? 0 : typeof v === 'number' ? v : v.toNumber());
@@ -139,8 +153,15 @@ export function readEmoMetadata(info: OnnxModelInfo, source = 'model'): EmoModel
   if (features === null || typeof features !== 'object' || !Array.isArray(features.shape)) throw invalid(`'${METADATA_KEYS.features}' does not describe a feature pipeline`, source);
   const training = info.metadata[METADATA_KEYS.training] === undefined ? {} : parseJson(info, METADATA_KEYS.training, source);
   const parity = info.metadata[METADATA_KEYS.parity] === undefined ? null : (parseJson(info, METADATA_KEYS.parity, source) as OnnxParity);
+  const adaptation = info.metadata[METADATA_KEYS.adaptation] === undefined ? null : (parseJson(info, METADATA_KEYS.adaptation, source) as ModelAdaptation);
 
   const [chunks, mels, frames] = features.shape;
+  if (adaptation !== null) {
+    const bands = (v: unknown) => Array.isArray(v) && v.length === mels && v.every((x) => Number.isFinite(x));
+    if (adaptation.mode !== 'speaker' || !bands(adaptation.reference?.mean) || !bands(adaptation.reference?.std) || !adaptation.reference.std.every((x) => x > 0)) {
+      throw invalid(`'${METADATA_KEYS.adaptation}' is not a speaker adaptation with ${mels} reference means and deviations`, source);
+    }
+  }
   const expect = (list: OnnxValueInfo[], name: string, dims: number[], what: string) => {
     const v = list.find((x) => x.name === name);
     const ok = v && v.dims.length === dims.length + 1 && typeof v.dims[0] === 'string' && dims.every((d, i) => v.dims[i + 1] === d);
@@ -155,6 +176,7 @@ export function readEmoMetadata(info: OnnxModelInfo, source = 'model'): EmoModel
     version: info.metadata[METADATA_KEYS.version] ?? '',
     training: (training ?? {}) as Record<string, unknown>,
     parity,
+    adaptation,
   };
 }
 

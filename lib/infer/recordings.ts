@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmoError } from '../errors';
+import type { Adapter } from './adapter';
 import { isSingleClip, type Classifier, type EmotionResult, type TimelineSegment } from './classifier';
 import { decodeWithFfmpeg, needsFfmpeg, sniffAudio, wavFormatTag } from './decode';
 import { scanWav } from './wav-layout';
@@ -43,7 +44,22 @@ export interface RowOptions {
   window: number;
   /** Seconds between window starts. */
   hop: number;
+  /**
+   * Speaker adaptation (models trained with it): `'file'` adapts each file to itself, `'folder'`
+   * classifies with `adapter` (the caller learnt it from the files' folder). Default `'none'`.
+   */
+  adapt?: AdaptMode;
+  /** The folder's adapter, for `adapt: 'folder'`. */
+  adapter?: Adapter;
+  /** Seconds of speech an adapter needs before it is used (default: the adapter's default). */
+  minSpeechSeconds?: number;
 }
+
+/** How `emo classify` adapts: not at all, each file to itself, or each folder's files to their folder. */
+export type AdaptMode = 'none' | 'file' | 'folder';
+
+/** The adapt modes {@link AdaptMode} knows. */
+export const ADAPT_MODES: readonly AdaptMode[] = ['none', 'file', 'folder'];
 
 /** An error as a row carries it: a stable code and a message. */
 export function errorOf(error: unknown): { code: string; message: string } {
@@ -135,7 +151,24 @@ export async function rowsOf(clf: Classifier, files: readonly string[], loaded: 
     const seconds = layout ? layout.frames / layout.sampleRate : 0;
     (options.timeline || !isSingleClip(seconds, offset, options.window, clf.metadata.features.durationSeconds) ? long : short).push(i);
   });
-  const results = await clf.classifyBatch(short.map((i) => loaded[i] as Uint8Array));
+  if (options.adapt === 'file') {
+    // Each file its own adapter: one at a time (a file's statistics come from the whole file first).
+    for (const i of [...short, ...long]) {
+      try {
+        const adapter = clf.createAdapter(options.minSpeechSeconds === undefined ? {} : { minSpeechSeconds: options.minSpeechSeconds });
+        const audio = loaded[i] as Uint8Array;
+        const update = await adapter.update(audio);
+        if (update.failed.length > 0 && short.includes(i)) throw (update.failed[0] as { error: EmoError }).error;
+        await classifyInto(rows[i] as RecordingRow, clf, audio, short.includes(i), options, adapter);
+      } catch (error) {
+        if (!(error instanceof EmoError)) throw error;
+        (rows[i] as RecordingRow).error = errorOf(error);
+      }
+    }
+    return rows;
+  }
+  const adapter = options.adapt === 'folder' ? options.adapter : undefined;
+  const results = await clf.classifyBatch(short.map((i) => loaded[i] as Uint8Array), adapter === undefined ? undefined : { adapter });
   short.forEach((i, j) => {
     const r = results[j] as EmotionResult | { error: EmoError };
     if ('error' in r) (rows[i] as RecordingRow).error = errorOf(r.error);
@@ -143,16 +176,26 @@ export async function rowsOf(clf: Classifier, files: readonly string[], loaded: 
   });
   for (const i of long) {
     try {
-      const t = await clf.timeline(loaded[i] as Uint8Array, { window: options.window, hop: options.hop });
-      const first = t.segments[0] as TimelineSegment;
-      (rows[i] as RecordingRow).result = { label: t.label, confidence: t.confidence, probabilities: t.probabilities, attention: first.attention, ...(t.truncated ? { truncated: true as const } : {}) };
-      (rows[i] as RecordingRow).segments = t.segments;
+      await classifyInto(rows[i] as RecordingRow, clf, loaded[i] as Uint8Array, false, options, adapter);
     } catch (error) {
       if (!(error instanceof EmoError)) throw error;
       (rows[i] as RecordingRow).error = errorOf(error);
     }
   }
   return rows;
+}
+
+/** Classifies one recording into its row: as one clip, or as a timeline of windows. */
+async function classifyInto(row: RecordingRow, clf: Classifier, audio: Uint8Array, single: boolean, options: RowOptions, adapter: Adapter | undefined): Promise<void> {
+  const withAdapter = adapter === undefined ? {} : { adapter };
+  if (single) {
+    row.result = await clf.classify(audio, withAdapter);
+    return;
+  }
+  const t = await clf.timeline(audio, { window: options.window, hop: options.hop, ...withAdapter });
+  const first = t.segments[0] as TimelineSegment;
+  row.result = { label: t.label, confidence: t.confidence, probabilities: t.probabilities, attention: first.attention, ...(t.truncated ? { truncated: true as const } : {}), ...(first.adaptation ? { adaptation: first.adaptation } : {}) };
+  row.segments = t.segments;
 }
 
 /** {@link loadRecordings} then {@link rowsOf}: recordings → rows in one call. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CENTRINGS, centreUtterance, normaliseChunks, type BandNormalisation, type Centring } from '../features/normalise';
+import { BandAccumulator, MIN_BAND_STD_DB, speechFrames, TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
 import { EMOTIONS, ensureFeatureCache, VARIANTS, type FeatureCache, type SplitName, type SplitOptions, type Variant } from '../data';
 import { EmoError } from '../errors';
 import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, saveModel, useBestBackend } from '../nn';
@@ -87,6 +88,15 @@ export interface TrainOptions {
    * exported graph alike. Default `'none'`.
    */
   centre?: Centring;
+  /**
+   * `'speaker'`: every clip is normalised per mel band with the statistics of its speaker's and
+   * recording's speech frames, computed without labels (per actor and training variant: each
+   * variant is another recording of the actor; validation and test actors from their own clips),
+   * instead of the training split's — the input the adapters of `classify` give a model trained so
+   * (see `createAdapter`). The exported model records it. Replaces `centre: 'utterance'`, which
+   * would take away the clip's own level and colour that the speaker's statistics keep. Default `'none'`.
+   */
+  adapt?: TrainingAdaptation;
   /**
    * `false`: the test actors are not scored (no test metrics anywhere in the run), for choosing a
    * recipe on validation actors without seeing the test score; a later `resume` of the finished
@@ -214,16 +224,10 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'lrSchedule', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'recordingChain', 'variants'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'lrSchedule', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'adapt', 'recordingChain', 'variants'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'scoreTest', 'onProgress', ...RECIPE_KEYS];
 
-
-// Floor of a band's standard deviation, dB. A band that hardly varies in training (the lowest mel
-// band of the reference pipeline has an empty filter and is always the -100 dB floor; bands above
-// the Nyquist frequency of upsampled clips likewise) would otherwise turn any small deviation, from a
-// warp in training or another recording chain at inference, into inputs of millions.
-const MIN_BAND_STD_DB = 1;
 
 /**
  * Per-mel-band mean and standard deviation (at least {@link MIN_BAND_STD_DB}) over the training
@@ -257,6 +261,48 @@ function trainingStatistics(cache: FeatureCache, records: number[], centre: 'non
   return centre === 'none' ? { mean, std } : { mean, std, centre };
 }
 
+/** The normalisation of each record: the same for all, or its speaker's ({@link speakerStatistics}). */
+type RecordNormalisation = (record: number) => Normalisation;
+
+/**
+ * Speaker statistics for `adapt: 'speaker'`: per (actor, variant) group of `records`, the per-band
+ * mean and deviation (floored at {@link MIN_BAND_STD_DB}) of its clips' speech frames; and the
+ * reference the exported graph normalises with, the training groups' frame-weighted average
+ * (means averaged, variances averaged), so that an adapter maps a new speaker onto it.
+ */
+function speakerStatistics(cache: FeatureCache, records: ReadonlyArray<{ index: number; key: string; train: boolean }>): { normOf: RecordNormalisation; reference: Normalisation } {
+  const shape = cache.header.shape;
+  const stride = cache.header.pipeline.chunkStride as number;
+  const amin = cache.header.pipeline.amin as number;
+  const groups = new Map<string, BandAccumulator>();
+  const buffer = new Float32Array(shape[0] * shape[1] * shape[2]);
+  for (const r of records) {
+    cache.read(r.index, buffer);
+    let group = groups.get(r.key);
+    if (group === undefined) groups.set(r.key, (group = new BandAccumulator(shape[1])));
+    group.addClip(buffer, shape, stride, speechFrames(buffer, shape, stride, amin));
+  }
+  const byKey = new Map<string, Normalisation>();
+  const mean = new Float64Array(shape[1]);
+  const variance = new Float64Array(shape[1]);
+  let frames = 0;
+  const trainKeys = new Set(records.filter((r) => r.train).map((r) => r.key));
+  for (const [key, group] of groups) {
+    const bands = group.bands();
+    if (bands.frames === 0) throw new EmoError(`speaker statistics: the clips of ${key} have no speech frame`, 'ERR_DATASET_EMPTY');
+    byKey.set(key, { mean: bands.mean, std: bands.std.map((s) => Math.max(s, MIN_BAND_STD_DB)) });
+    if (!trainKeys.has(key)) continue;
+    frames += bands.frames;
+    bands.mean.forEach((m, b) => (mean[b] = (mean[b] as number) + m * bands.frames));
+    bands.std.forEach((s, b) => (variance[b] = (variance[b] as number) + Math.max(s, MIN_BAND_STD_DB) ** 2 * bands.frames));
+  }
+  const keyOf = new Map(records.map((r) => [r.index, r.key]));
+  return {
+    normOf: (record) => byKey.get(keyOf.get(record) as string) as Normalisation,
+    reference: { mean: Array.from(mean, (m) => m / frames), std: Array.from(variance, (v) => Math.sqrt(v / frames)), adapt: 'speaker' },
+  };
+}
+
 /** What a training batch gets on top of normalisation: a warp of the dB features, then masks of the normalised ones. */
 interface BatchAugmentation {
   warp(clip: Float32Array, shape: [number, number, number]): void;
@@ -264,7 +310,7 @@ interface BatchAugmentation {
 }
 
 /** Reads records into one normalised (n, 7, 128, 128) batch, augmented when `augmentation` is given (training). */
-function readBatch(cache: FeatureCache, records: number[], norm: Normalisation, augmentation?: BatchAugmentation): Float32Array {
+function readBatch(cache: FeatureCache, records: number[], normOf: RecordNormalisation, augmentation?: BatchAugmentation): Float32Array {
   const shape = cache.header.shape;
   const size = shape[0] * shape[1] * shape[2];
   const data = new Float32Array(records.length * size);
@@ -272,7 +318,7 @@ function readBatch(cache: FeatureCache, records: number[], norm: Normalisation, 
     const view = data.subarray(i * size, (i + 1) * size);
     cache.read(r, view);
     augmentation?.warp(view, shape);
-    normaliseChunks(view, shape, norm);
+    normaliseChunks(view, shape, normOf(r));
     augmentation?.mask(view, shape);
   });
   return data;
@@ -285,12 +331,12 @@ function inputTensor(cache: FeatureCache, data: Float32Array): tf.Tensor {
 }
 
 /** Predicted classes and mean loss of records, in batches. */
-function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], norm: Normalisation, batch: number) {
+function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], normOf: RecordNormalisation, batch: number) {
   const predicted: number[] = [];
   let lossSum = 0;
   for (let i = 0; i < records.length; i += batch) {
     const part = records.slice(i, i + batch);
-    const probs = tf.tidy(() => model.predict(inputTensor(cache, readBatch(cache, part, norm))) as tf.Tensor2D);
+    const probs = tf.tidy(() => model.predict(inputTensor(cache, readBatch(cache, part, normOf))) as tf.Tensor2D);
     const values = probs.dataSync();
     probs.dispose();
     part.forEach((_, j) => {
@@ -381,6 +427,9 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   }
   if (o.centre !== undefined && !CENTRINGS.includes(o.centre as Centring)) throw invalidRange('options.centre', CENTRINGS.map((c) => `'${c}'`).join(' or '), o.centre);
   const centre = (o.centre ?? 'none') as Centring;
+  if (o.adapt !== undefined && !TRAINING_ADAPTATIONS.includes(o.adapt as TrainingAdaptation)) throw invalidRange('options.adapt', TRAINING_ADAPTATIONS.map((c) => `'${c}'`).join(' or '), o.adapt);
+  const adapt = (o.adapt ?? 'none') as TrainingAdaptation;
+  if (adapt !== 'none' && centre !== 'none') throw invalidRange('options.centre', `'none' with options.adapt '${adapt}' (the speaker's statistics replace the clip's own)`, centre);
   if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
   const recordingChain = o.recordingChain === true;
   const variants = resolveVariants(o.variants, recordingChain);
@@ -406,10 +455,21 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       throw new EmoError(`nothing usable in ${dir}: ${trainRecords.length} training and ${of('val').length} validation clips after the split`, 'ERR_DATASET_EMPTY');
     }
     const labelsOf = (rs: typeof all) => rs.map((r) => r.entry.emotionId);
-    const norm = trainingStatistics(cache, trainRecords.map((r) => r.index), centre);
-    const note = centre === 'utterance'
-      ? "per mel band, over the training split (the variants trained on), each clip centred first; input = (features - the clip's own band mean - mean) / std"
-      : 'per mel band, over the training split (the variants trained on); input = (features - mean) / std';
+    let norm: Normalisation;
+    let normOf: RecordNormalisation;
+    let note: string;
+    if (adapt === 'speaker') {
+      // Every record that is trained on or scored: the variants trained on, and every split's originals.
+      const used = all.filter((r) => r.variant === 'original' || (r.entry.split === 'train' && variants.includes(r.variant)));
+      ({ normOf, reference: norm } = speakerStatistics(cache, used.map((r) => ({ index: r.index, key: `actor ${r.entry.actor}, ${r.variant}`, train: r.entry.split === 'train' && variants.includes(r.variant) }))));
+      note = "per mel band, the training speakers' average of their speech frames' statistics (per actor and variant); input = (features - the speaker's band mean) / the speaker's band std, which an adapter gives as (features mapped onto this mean and std - mean) / std";
+    } else {
+      norm = trainingStatistics(cache, trainRecords.map((r) => r.index), centre);
+      normOf = () => norm;
+      note = centre === 'utterance'
+        ? "per mel band, over the training split (the variants trained on), each clip centred first; input = (features - the clip's own band mean - mean) / std"
+        : 'per mel band, over the training split (the variants trained on); input = (features - mean) / std';
+    }
     writeJsonAtomicSync(path.join(out, 'normalization.json'), { ...norm, note });
 
     // One seeded generator drives shuffling, the warps, masks and mixup and the dropout masks' seeds;
@@ -425,6 +485,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (balanceClasses) recipe['balanceClasses'] = true;
     if (initFrom !== undefined) recipe['initFrom'] = initFrom;
     if (centre !== 'none') recipe['centre'] = centre;
+    if (adapt !== 'none') recipe['adapt'] = adapt;
     if (recordingChain) recipe['recordingChain'] = true;
     if (o.variants !== undefined) recipe['variants'] = variants;
     if (lrSchedule !== 'plateau') recipe['lrSchedule'] = lrSchedule;
@@ -484,7 +545,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       for (let b = 0; b < batches; b++) {
         if (lrSchedule === 'cosine' && b > 0) setLearningRate(model, rateAt(b));
         const part = order.slice(b * batch, (b + 1) * batch);
-        const features = readBatch(cache, part, norm, augmentation);
+        const features = readBatch(cache, part, normOf, augmentation);
         const labels = new Float32Array(part.length * EMOTIONS.length);
         part.forEach((r, i) => (labels[i * EMOTIONS.length + (all[r] as (typeof all)[number]).entry.emotionId] = 1));
         mixBatch(features, labels, EMOTIONS.length, mixup, random);
@@ -508,7 +569,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         onProgress?.({ kind: 'batch', epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: seen / seconds });
       }
       const seconds = Number(process.hrtime.bigint() - epochStart) / 1e9;
-      const val = predict(model, cache, valRecords.map((r) => r.index), labelsOf(valRecords), norm, batch);
+      const val = predict(model, cache, valRecords.map((r) => r.index), labelsOf(valRecords), normOf, batch);
       const valMetrics = classificationMetrics(labelsOf(valRecords), val.predicted, EMOTIONS);
       const record: EpochRecord = {
         epoch,
@@ -545,7 +606,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const metrics = {} as TrainResult['metrics'];
     for (const split of scoreTest ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
       const rs = of(split, true);
-      const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), norm, batch);
+      const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), normOf, batch);
       metrics[split] = classificationMetrics(labelsOf(rs), predicted, EMOTIONS);
     }
     bestModel.dispose();
@@ -561,7 +622,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, lrSchedule, masking, warp, mixup, balanceClasses, initFrom, centre, recordingChain, variants, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, lrSchedule, masking, warp, mixup, balanceClasses, initFrom, centre, adapt, recordingChain, variants, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

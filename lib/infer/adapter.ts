@@ -1,0 +1,297 @@
+/**
+ * Adapters: what a model trained with `adapt: 'speaker'` needs to hear a new voice and microphone
+ * the way it heard its training speakers. An adapter learns per-mel-band statistics from unlabelled
+ * recordings of one speaker and recording chain (a folder of one person's clips, one long
+ * recording, a session at the live page), and the classifier moves every clip from those
+ * statistics onto the training speakers' average before the network.
+ *
+ * Below {@link DEFAULT_MIN_SPEECH_SECONDS} of speech the statistics are too noisy to trust: the
+ * classifier then does not adapt, and says so in every result.
+ *
+ * Statistics of a voice are derived from that voice: they are personal data wherever recordings
+ * of it are.
+ *
+ * @packageDocumentation
+ */
+import { decodeWav } from '../audio';
+import { EmoError } from '../errors';
+import { BandAccumulator, speechFrames, type SpeakerBands } from '../features/adaptation';
+import { melChunksBatch, type MelChunks } from '../features';
+import { resolveFeatureOptions, type FeatureOptions } from '../features/options';
+import { checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
+import { isSingleClip, prepareInput, type PreparedInput } from './clips';
+import { sliceWav } from './wav-layout';
+
+/** Seconds of speech an adapter needs before it is used (see docs/ravdess-experiments.md for the measurement). */
+export const DEFAULT_MIN_SPEECH_SECONDS = 10;
+
+/** A sample at or above this magnitude, next to another of the same sign, is clipped. */
+export const CLIP_LEVEL = 0.99;
+
+/** The feature options that define what a band and a frame are; statistics carry them. */
+const BAND_KEYS = ['sampleRate', 'nFft', 'winLength', 'hopLength', 'nMels', 'fMin', 'fMax', 'amin'] as const;
+
+/** Fields of a model's feature descriptor that are not options. */
+const DESCRIPTOR_ONLY = ['window', 'melScale', 'melNorm', 'db', 'shape'];
+
+/** What defines the bands and frames of a set of statistics (a subset of the feature options). */
+export type BandDefinition = Record<(typeof BAND_KEYS)[number], number>;
+
+/** An adapter's statistics as JSON: save them, and load them later for the same speaker and microphone. */
+export interface AdaptationStatistics {
+  format: 'emo-adaptation';
+  version: 1;
+  /** The pipeline the bands come from (must match the model's). */
+  bands: BandDefinition;
+  /** Speech frames counted. */
+  frames: number;
+  /** Seconds of speech counted (frames × hop). */
+  speechSeconds: number;
+  /** Per band mean of the speech frames, dB. */
+  mean: number[];
+  /** Per band standard deviation (population), dB. */
+  std: number[];
+}
+
+/** Options of {@link createAdapter} and {@link loadAdapter}. */
+export interface AdapterOptions {
+  /** Seconds of speech below which the adapter is not used. Default {@link DEFAULT_MIN_SPEECH_SECONDS}. */
+  minSpeechSeconds?: number;
+  /** The feature pipeline (default: the reference pipeline). Use the model's: `classifier.metadata.features`. */
+  features?: FeatureOptions;
+}
+
+/** Options of {@link Adapter.update}. */
+export interface AdapterUpdateOptions {
+  /** Sample rate of `Float32Array` inputs, Hz (default 48000). */
+  sampleRate?: number;
+  /** Seconds skipped at the start of each input (default: the pipeline's, 0.5 s), as `classify` does. */
+  offsetSeconds?: number;
+}
+
+/** What {@link Adapter.update} did. */
+export interface AdapterUpdate {
+  /** Seconds of speech this update added. */
+  added: number;
+  /** Seconds of speech the adapter holds now. */
+  speechSeconds: number;
+  /** Inputs that could not be read, with why (`index` in the update's list). */
+  failed: Array<{ index: number; error: EmoError }>;
+}
+
+/** How an adapter took part in a result: present when one was given. */
+export interface AdaptationReport {
+  /** Whether the clip was adapted (false: too little speech yet, classified without). */
+  applied: boolean;
+  /** Seconds of speech the adapter held. */
+  speechSeconds: number;
+}
+
+/** A window of an input: its WAV bytes, and where the features' clip starts in them, seconds. */
+interface AdapterWindow {
+  wav: Uint8Array;
+  offset: number;
+}
+
+/**
+ * Statistics of one speaker and recording chain, learnt from unlabelled audio. Create one with
+ * {@link createAdapter} (or `classifier.createAdapter()`), feed it with {@link Adapter.update}, and
+ * pass it to `classify(x, { adapter })`; save it with `JSON.stringify(adapter)`.
+ */
+export class Adapter {
+  /** Seconds of speech below which the adapter is not used. */
+  readonly minSpeechSeconds: number;
+  /** What defines its bands and frames. */
+  readonly bands: BandDefinition;
+  private readonly features: FeatureOptions;
+  private readonly stride: number;
+  private readonly shape: [number, number, number];
+  private accumulator: BandAccumulator;
+
+  /** @internal use {@link createAdapter} or {@link loadAdapter}. */
+  constructor(options: AdapterOptions = {}) {
+    const o = checkPlainObject('options', options);
+    checkKnownKeys('options', o, ['minSpeechSeconds', 'features']);
+    this.minSpeechSeconds = o.minSpeechSeconds === undefined ? DEFAULT_MIN_SPEECH_SECONDS : checkNumber('options.minSpeechSeconds', o.minSpeechSeconds, 0, 86400);
+    // A model's feature descriptor carries fixed choices besides the options: keep the options.
+    const given = checkPlainObject('options.features', o.features ?? {});
+    this.features = Object.fromEntries(Object.entries(given).filter(([k]) => !DESCRIPTOR_ONLY.includes(k))) as FeatureOptions;
+    const resolved = resolveFeatureOptions(this.features, 'options.features');
+    const n = resolved.native;
+    this.bands = { sampleRate: n.sampleRate, nFft: n.nFft, winLength: n.winLength, hopLength: n.hopLength, nMels: n.nMels, fMin: n.fMin, fMax: n.fMax, amin: n.amin };
+    this.stride = n.chunkStride;
+    this.shape = resolved.chunkShape;
+    this.accumulator = new BandAccumulator(n.nMels);
+  }
+
+  /** Seconds of speech counted so far. */
+  get speechSeconds(): number {
+    return (this.accumulator.frames * this.bands.hopLength) / this.bands.sampleRate;
+  }
+
+  /** Whether it holds enough speech ({@link minSpeechSeconds}) to be used. */
+  get ready(): boolean {
+    return this.accumulator.frames > 0 && this.speechSeconds >= this.minSpeechSeconds;
+  }
+
+  /** The per-band statistics so far (zeros before any speech). */
+  statistics(): SpeakerBands {
+    return this.accumulator.bands();
+  }
+
+  /**
+   * Learns from recordings of the speaker (no labels): each input as `classify` would see it — a
+   * recording up to 6 s is the clip after the offset; a longer one, every clip-length window of
+   * it in turn. Only speech frames count (not silence, pauses, padding or frames near clipped
+   * samples). An input that cannot be read is reported in `failed` and the others still count.
+   *
+   * @param inputs - WAV bytes or `Float32Array`s of mono samples, one or a list.
+   */
+  async update(inputs: Uint8Array | Float32Array | ReadonlyArray<Uint8Array | Float32Array>, options: AdapterUpdateOptions = {}): Promise<AdapterUpdate> {
+    const list = inputs instanceof Uint8Array || inputs instanceof Float32Array ? [inputs] : inputs;
+    if (!Array.isArray(list)) throw invalidType('inputs', 'WAV bytes, a Float32Array, or an array of them', inputs);
+    const o = checkPlainObject('options', options);
+    checkKnownKeys('options', o, ['sampleRate', 'offsetSeconds']);
+    const offset = o.offsetSeconds === undefined ? this.offsetSeconds : checkNumber('options.offsetSeconds', o.offsetSeconds, 0, 86400);
+    const prepared = list.map((input, i) => prepareInput(input, o as AdapterUpdateOptions, `inputs[${i}]`));
+    const before = this.speechSeconds;
+    const failed: AdapterUpdate['failed'] = [];
+    const windows: Array<AdapterWindow & { input: number }> = [];
+    prepared.forEach((p, input) => windows.push(...this.windowsOf(p, offset).map((w) => ({ ...w, input }))));
+    // Bounded memory on long recordings: a few dozen windows' features at a time.
+    for (let first = 0; first < windows.length; first += 32) {
+      const part = windows.slice(first, first + 32);
+      const byOffset = new Map<number, typeof part>();
+      for (const w of part) byOffset.set(w.offset, [...(byOffset.get(w.offset) ?? []), w]);
+      for (const [windowOffset, group] of byOffset) {
+        const features = await melChunksBatch(group.map((w) => w.wav), { ...this.features, offsetSeconds: windowOffset, errors: 'return' });
+        features.forEach((f, j) => {
+          const w = group[j] as (typeof group)[number];
+          if (f instanceof EmoError) {
+            if (!failed.some((x) => x.index === w.input)) failed.push({ index: w.input, error: Object.assign(f, { index: w.input }) });
+            return;
+          }
+          this.addFeatures(f, this.clippedFrames(w));
+        });
+      }
+    }
+    failed.sort((a, b) => a.index - b.index);
+    return { added: this.speechSeconds - before, speechSeconds: this.speechSeconds, failed };
+  }
+
+  /**
+   * Learns from one clip's features (`melChunks` output of this adapter's pipeline): its speech
+   * frames, less those `excluded` marks (one flag per frame of the clip, in time order).
+   *
+   * @returns seconds of speech added.
+   */
+  addFeatures(chunks: MelChunks, excluded?: Uint8Array): number {
+    if (chunks.shape.some((d, i) => d !== this.shape[i])) throw new TypeError(`Expected features of shape [${this.shape}] but received [${chunks.shape}]`);
+    const mask = speechFrames(chunks.data, chunks.shape, this.stride, this.bands.amin, excluded);
+    const before = this.accumulator.frames;
+    this.accumulator.addClip(chunks.data, chunks.shape, this.stride, mask);
+    return ((this.accumulator.frames - before) * this.bands.hopLength) / this.bands.sampleRate;
+  }
+
+  /** @internal Adds saved statistics: `frames` frames of per-band `mean` and `std`. */
+  absorb(frames: number, mean: readonly number[], std: readonly number[]): void {
+    this.accumulator.merge(frames, mean, std.map((s) => s * s * frames));
+  }
+
+  /** Forgets everything learnt (a new speaker at the same microphone, say). */
+  reset(): void {
+    this.accumulator = new BandAccumulator(this.bands.nMels);
+  }
+
+  /** The statistics as JSON ({@link AdaptationStatistics}); `JSON.stringify(adapter)` calls it. */
+  toJSON(): AdaptationStatistics {
+    const { frames, mean, std } = this.statistics();
+    return { format: 'emo-adaptation', version: 1, bands: { ...this.bands }, frames, speechSeconds: this.speechSeconds, mean, std };
+  }
+
+  private get offsetSeconds(): number {
+    return (this.features.offsetSeconds ?? 0.5) as number;
+  }
+
+  private get clipSeconds(): number {
+    return (this.features.durationSeconds ?? 3) as number;
+  }
+
+  /** The clips of one input as `classify` would see them: the clip after the offset, or consecutive clip-length windows. */
+  private windowsOf(p: PreparedInput, offset: number): AdapterWindow[] {
+    const layout = p.layout;
+    const seconds = layout ? layout.frames / layout.sampleRate : 0;
+    if (layout === null || isSingleClip(seconds, offset, this.clipSeconds, this.clipSeconds)) return [{ wav: p.wav, offset }];
+    const windows: AdapterWindow[] = [];
+    for (let start = offset; start < seconds; start += this.clipSeconds) {
+      windows.push({ wav: sliceWav(p.wav, layout, Math.round(start * layout.sampleRate), Math.round((start + this.clipSeconds) * layout.sampleRate)), offset: 0 });
+    }
+    return windows;
+  }
+
+  /** Flags of the frames of a window's clip that lie within half an FFT of a clipped sample. */
+  private clippedFrames(w: AdapterWindow): Uint8Array | undefined {
+    let audio;
+    try {
+      audio = decodeWav(w.wav);
+    } catch {
+      return undefined; // the features were computed, so the decoder read it; nothing more to learn here
+    }
+    const frames = (this.shape[0] - 1) * Math.min(this.stride, this.shape[2]) + this.shape[2];
+    let flags: Uint8Array | undefined;
+    const hop = this.bands.hopLength / this.bands.sampleRate;
+    const half = this.bands.nFft / 2 / this.bands.sampleRate;
+    for (const channel of audio.channels) {
+      for (let i = 1; i < channel.length; i++) {
+        const a = channel[i - 1] as number;
+        const b = channel[i] as number;
+        if (!((a >= CLIP_LEVEL && b >= CLIP_LEVEL) || (a <= -CLIP_LEVEL && b <= -CLIP_LEVEL))) continue;
+        const t = i / audio.sampleRate - w.offset;
+        const from = Math.max(0, Math.ceil((t - half) / hop));
+        const to = Math.min(frames - 1, Math.floor((t + half) / hop));
+        if (from > to) continue;
+        flags ??= new Uint8Array(frames);
+        flags.fill(1, from, to + 1);
+      }
+    }
+    return flags;
+  }
+}
+
+/**
+ * A new, empty adapter for one speaker and recording chain.
+ *
+ * @example
+ * const clf = await loadClassifier();
+ * const adapter = clf.createAdapter();
+ * await adapter.update(myClips);                       // unlabelled recordings of one person
+ * const result = await clf.classify(clip, { adapter }); // result.adaptation.applied
+ * fs.writeFileSync('alice.json', JSON.stringify(adapter));
+ */
+export function createAdapter(options?: AdapterOptions): Adapter {
+  return new Adapter(options);
+}
+
+/**
+ * An adapter from statistics saved earlier (`JSON.stringify(adapter)`, parsed), to go on learning
+ * or to classify with at once.
+ *
+ * @throws {@link EmoError} `ERR_ADAPTATION_INVALID` when `json` is not adapter statistics, or
+ *   `ERR_MODEL_FEATURES_MISMATCH` when its bands come from another pipeline than `options.features`.
+ */
+export function loadAdapter(json: unknown, options?: AdapterOptions): Adapter {
+  const adapter = new Adapter(options);
+  const j = json as Partial<AdaptationStatistics> | null;
+  const mels = adapter.bands.nMels;
+  const list = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === mels && v.every((x) => Number.isFinite(x) && (!positive || x >= 0));
+  if (j === null || typeof j !== 'object' || j.format !== 'emo-adaptation' || j.version !== 1 || typeof j.bands !== 'object' || j.bands === null) {
+    throw new EmoError('not adapter statistics (expected the JSON of an emo-native adapter: format "emo-adaptation", version 1)', 'ERR_ADAPTATION_INVALID');
+  }
+  if (!(Number.isInteger(j.frames) && (j.frames as number) >= 0) || !list(j.mean, false) || !list(j.std, true)) {
+    throw new EmoError(`adapter statistics need a frame count and ${mels} means and deviations`, 'ERR_ADAPTATION_INVALID');
+  }
+  const differences = BAND_KEYS.filter((k) => (j.bands as Record<string, unknown>)[k] !== adapter.bands[k]).map((k) => `${k}: ${String((j.bands as Record<string, unknown>)[k])} (this pipeline: ${adapter.bands[k]})`);
+  if (differences.length > 0) throw new EmoError(`the statistics come from another feature pipeline: ${differences.join(', ')}`, 'ERR_MODEL_FEATURES_MISMATCH');
+  adapter.absorb(j.frames as number, j.mean as number[], j.std as number[]);
+  return adapter;
+}
