@@ -40,10 +40,12 @@ describe('emo serve in a browser (headless Chromium)', function () {
     assert.ok(await tf.setBackend('emo-native'));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-browser-'));
     const modelFile = path.join(tmp, 'model.onnx');
-    fs.writeFileSync(modelFile, await sharpenedOnnxModel(11));
+    // A model trained for speaker adaptation: the live page learns the voice as it listens.
+    const reference = { mean: Array(128).fill(-50), std: Array(128).fill(12), adapt: 'speaker' };
+    fs.writeFileSync(modelFile, await sharpenedOnnxModel(11, reference));
     const fakeMic = path.join(tmp, 'mic.wav');
     fs.writeFileSync(fakeMic, voiceWav(6, 5));
-    server = await emo.createServer({ model: modelFile, port: 0 });
+    server = await emo.createServer({ model: modelFile, port: 0, minSpeechSeconds: 4 });
     await server.listen();
     // A fresh profile per run (playwright's own way of passing --user-data-dir).
     browser = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
@@ -101,6 +103,20 @@ describe('emo serve in a browser (headless Chromium)', function () {
     assert.equal(live.liveConnections, 1);
     assert.ok(live.queue.clips >= 3);
     await page.screenshot({ path: path.join(tmp, 'live.png') });
+    await page.click('#live-button');
+    await page.waitForFunction(() => document.getElementById('live-button').getAttribute('aria-pressed') === 'false');
+  });
+
+  it('live mode adapts to the voice: "listening to your voice", then adapted; "New speaker" starts again', async () => {
+    await page.click('#live-button');
+    const adaptation = page.locator('#adaptation');
+    await page.waitForFunction(() => !document.getElementById('reset-button').hidden);
+    await page.waitForFunction(() => /Listening to your voice: \d+ s of speech/.test(document.getElementById('adaptation').textContent));
+    await page.waitForSelector('#adaptation[data-applied="true"]');
+    assert.match(await adaptation.textContent(), /Adapted to your voice \(\d+ s of speech\)/);
+    assert.ok(Number(await adaptation.getAttribute('data-speech-seconds')) >= 4);
+    await page.click('#reset-button');
+    await page.waitForSelector('#adaptation[data-applied="false"][data-speech-seconds="0.0"]');
     await page.click('#live-button');
     await page.waitForFunction(() => document.getElementById('live-button').getAttribute('aria-pressed') === 'false');
   });

@@ -498,3 +498,124 @@ describe('emo serve: the command under load, and its graceful shutdown', functio
     }
   });
 });
+
+describe('emo serve: speaker adaptation', function () {
+  this.timeout(300_000);
+  let tmp;
+  let clf;
+  let server;
+  let base;
+  const reference = { mean: Array.from({ length: 128 }, (_, m) => -45 - m / 10), std: Array.from({ length: 128 }, (_, m) => 9 + (m % 3)) };
+  // A quiet speaker: adaptation changes what the model hears.
+  const quietWav = (seconds, seed) => makeWav([voice(seconds, 48000, seed).map((v) => 0.05 * v)], { sampleRate: 48000 });
+  const classifyWith = (id, wav) => request(new URL(`api/classify?adapter=${id}`, base), { headers: { 'content-type': 'audio/wav', 'content-length': wav.length }, body: wav });
+  const json = (url, method = 'POST', body) =>
+    request(url, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
+
+  before(async () => {
+    assert.ok(await tf.setBackend('emo-native'));
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-serve-adapt-'));
+    const modelFile = path.join(tmp, 'adaptive.onnx');
+    fs.writeFileSync(modelFile, await sharpenedOnnxModel(13, { ...reference, adapt: 'speaker' }));
+    clf = await emo.loadClassifier(modelFile);
+    server = await emo.createServer({ model: clf, port: 0, minSpeechSeconds: 6, maxAdapters: 3 });
+    base = await server.listen();
+  });
+  after(async () => {
+    await server?.close();
+    await clf?.close();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('/api/adapters: each upload adds to its adapter, then is classified with it, as the Classifier API does', async () => {
+    const model = await request(new URL('api/model', base), { method: 'GET' });
+    assert.equal(model.json.adapts, true);
+    const created = await json(new URL('api/adapters', base));
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual({ ...created.json, id: 'x' }, { id: 'x', speechSeconds: 0, ready: false, minSpeechSeconds: 6 });
+    // The same clips through a local adapter: the reference.
+    const local = clf.createAdapter({ minSpeechSeconds: 6 });
+    const applied = [];
+    for (const seed of [1, 2, 3, 4]) {
+      const wav = quietWav(3.5, seed);
+      const r = await classifyWith(created.json.id, wav);
+      assert.equal(r.status, 200, r.text);
+      await local.update(wav);
+      const { duration, ...result } = r.json;
+      assert.deepEqual(result, overHttp(await clf.classify(wav, { adapter: local })));
+      applied.push(result.adaptation.applied);
+    }
+    assert.deepEqual(applied, [false, false, true, true], 'adapts once 6 s of speech are in');
+    const read = await request(new URL(`api/adapters/${created.json.id}`, base), { method: 'GET' });
+    assert.equal(read.status, 200);
+    assert.deepEqual(read.json.statistics, overHttp(local.toJSON()));
+    // Saved statistics make a new adapter that is ready at once.
+    const loaded = await json(new URL('api/adapters', base), 'POST', { statistics: read.json.statistics });
+    assert.equal(loaded.status, 201, loaded.text);
+    assert.equal(loaded.json.ready, true);
+    assertError(await json(new URL('api/adapters', base), 'POST', { statistics: { nonsense: true } }), 400, 'ERR_ADAPTATION_INVALID');
+    // Forgotten on DELETE.
+    assert.equal((await request(new URL(`api/adapters/${created.json.id}`, base), { method: 'DELETE' })).status, 204);
+    assertError(await request(new URL(`api/adapters/${created.json.id}`, base), { method: 'GET' }), 404, 'ERR_ADAPTER_NOT_FOUND');
+    assertError(await classifyWith(created.json.id, quietWav(3.5, 5)), 404, 'ERR_ADAPTER_NOT_FOUND');
+    // At most maxAdapters: the least recently used goes.
+    const ids = [];
+    for (let i = 0; i < 4; i++) ids.push((await json(new URL('api/adapters', base))).json.id);
+    assert.equal((await request(new URL(`api/adapters/${ids[0]}`, base), { method: 'GET' })).status, 404);
+    assert.equal((await request(new URL(`api/adapters/${ids[3]}`, base), { method: 'GET' })).status, 200);
+    assert.equal(server.stats().adapters, 3);
+  });
+
+  it('a live session learns the voice from its stream, adapts past the minimum, and resets', async () => {
+    const wsBase = base.replace(/^http/, 'ws');
+    const ws = new WebSocket(new URL('api/live', wsBase));
+    const messages = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const waitFor = async (test) => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const found = messages.find(test);
+        if (found) return found;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`no such message in ${JSON.stringify(messages.map((m) => m.type))}`);
+    };
+    const rate = 16000;
+    ws.send(JSON.stringify({ type: 'start', sampleRate: rate }));
+    const ready = await waitFor((m) => m.type === 'ready');
+    assert.equal(ready.adapts, true);
+    assert.equal(ready.minSpeechSeconds, 6);
+    const audio = voice(10, rate, 9).map((v) => 0.05 * v);
+    for (let i = 0; i < audio.length; i += 4000) {
+      ws.send(Buffer.from(audio.buffer, audio.byteOffset + 4 * i, 4 * Math.min(4000, audio.length - i)));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const first = await waitFor((m) => m.type === 'adaptation' && m.speechSeconds > 0);
+    assert.equal(first.applied, false);
+    const adapted = await waitFor((m) => m.type === 'adaptation' && m.applied);
+    assert.ok(adapted.speechSeconds >= 6);
+    await waitFor((m) => m.type === 'prediction' && m.adaptation && m.adaptation.applied);
+    assert.ok(messages.some((m) => m.type === 'prediction' && m.adaptation && !m.adaptation.applied), 'unadapted before the minimum');
+    ws.send(JSON.stringify({ type: 'reset' }));
+    const reset = await waitFor((m) => m.type === 'adaptation' && m.reset);
+    assert.deepEqual([reset.applied, reset.speechSeconds], [false, 0]);
+    ws.close();
+  });
+
+  it('a model trained without adaptation takes no adapter', async () => {
+    const plainFile = path.join(tmp, 'plain.onnx');
+    fs.writeFileSync(plainFile, await sharpenedOnnxModel(13));
+    const plain = await emo.createServer({ model: plainFile, port: 0 });
+    const url = await plain.listen();
+    try {
+      assertError(await json(new URL('api/adapters', url)), 400, 'ERR_ADAPTATION_UNSUPPORTED');
+      assert.equal((await request(new URL('api/model', url), { method: 'GET' })).json.adapts, false);
+    } finally {
+      await plain.close();
+    }
+  });
+});

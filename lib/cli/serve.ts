@@ -4,11 +4,11 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const SERVE_USAGE = `Usage: emo serve [--host 127.0.0.1] [--port 8080] [--model FILE] [--provider cpu|cuda|auto]
                  [--threads N] [--max-upload-mb 50] [--max-duration 600] [--queue 32]
-                 [--rate-limit 1200]
+                 [--rate-limit 1200] [--min-speech 10]
 
 Serves the model over HTTP: a web page at / (live emotion from the microphone,
 a 3-s recording, uploads with their timeline), the JSON API (POST /api/classify,
-GET /api/model, the /api/live WebSocket) and GET /healthz. It listens on this
+GET /api/model, the /api/live WebSocket, /api/adapters) and GET /healthz. It listens on this
 machine only unless --host says otherwise (a browser allows the microphone on
 http://localhost or 127.0.0.1 only; elsewhere, serve it behind HTTPS).
 Ctrl-C (SIGINT) or SIGTERM stops it gracefully: requests in flight finish.
@@ -19,7 +19,9 @@ Ctrl-C (SIGINT) or SIGTERM stops it gracefully: requests in flight finish.
   --max-upload-mb N   largest upload, MB; larger ones get 413 before they are read
   --max-duration S    longest recording, seconds (413 above it)
   --queue N           inference requests admitted at once; more get 503
-  --rate-limit N      API requests per minute per client address (429 above it), 0: no limit`;
+  --rate-limit N      API requests per minute per client address (429 above it), 0: no limit
+  --min-speech S      seconds of speech a live session or an /api/adapters adapter learns
+                      before it adapts (models trained with emo train --adapt speaker)`;
 
 export async function runServe(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine(
@@ -34,6 +36,7 @@ export async function runServe(argv: string[]): Promise<number> {
       'max-duration': { type: 'string' },
       queue: { type: 'string' },
       'rate-limit': { type: 'string' },
+      'min-speech': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     SERVE_USAGE,
@@ -52,6 +55,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const maxDurationSeconds = numberFlag('max-duration', values['max-duration'], SERVE_USAGE, { min: 1, max: 86400 });
   const queueSize = numberFlag('queue', values.queue, SERVE_USAGE, { integer: true, min: 1, max: 100000 });
   const rateLimit = numberFlag('rate-limit', values['rate-limit'], SERVE_USAGE, { integer: true, min: 0, max: 1e9 });
+  const minSpeechSeconds = numberFlag('min-speech', values['min-speech'], SERVE_USAGE, { min: 0, max: 86400 });
 
   const server = await createServer({
     model: values.model,
@@ -63,6 +67,7 @@ export async function runServe(argv: string[]): Promise<number> {
     ...(maxDurationSeconds === undefined ? {} : { maxDurationSeconds }),
     ...(queueSize === undefined ? {} : { queueSize }),
     ...(rateLimit === undefined ? {} : { rateLimit: rateLimit === 0 ? false : rateLimit }),
+    ...(minSpeechSeconds === undefined ? {} : { minSpeechSeconds }),
   });
   const url = await server.listen();
   process.stdout.write(`emo serve: listening on ${url} (model: ${values.model ?? 'bundled'}, ${server.classifier.provider})\n`);

@@ -15,8 +15,11 @@ import { isSingleClip, loadClassifier, type Classifier } from '../infer/classifi
 import { decodeWithFfmpeg, needsFfmpeg } from '../infer/decode';
 import { scanWav } from '../infer/wav-layout';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
+import { EmoError } from '../errors';
+import { DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
 import { describeError, HttpError } from './errors';
 import type { EmoServer, ServerOptions } from './index';
+import { AdapterStore } from './adapters';
 import { registerLive, type ResolvedLiveLimits } from './live';
 import { InferenceQueue, type Ticket } from './queue';
 
@@ -37,12 +40,15 @@ interface Resolved {
   maxBatch: number | undefined;
   rateLimit: number | false;
   live: ResolvedLiveLimits;
+  maxAdapters: number;
+  adapterIdleMs: number;
+  minSpeechSeconds: number;
   logger: boolean;
 }
 
 function resolveOptions(options: ServerOptions): Resolved {
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['model', 'provider', 'threads', 'host', 'port', 'maxUploadMb', 'maxDurationSeconds', 'queueSize', 'maxBatch', 'rateLimit', 'live', 'logger']);
+  checkKnownKeys('options', o, ['model', 'provider', 'threads', 'host', 'port', 'maxUploadMb', 'maxDurationSeconds', 'queueSize', 'maxBatch', 'rateLimit', 'live', 'maxAdapters', 'adapterIdleMinutes', 'minSpeechSeconds', 'logger']);
   const live = o.live === undefined ? {} : checkPlainObject('options.live', o.live);
   checkKnownKeys('options.live', live, ['maxConnections', 'maxSeconds', 'maxMessageBytes']);
   if (o.host !== undefined && (typeof o.host !== 'string' || o.host === '')) throw invalidType('options.host', 'a host name or address', o.host);
@@ -60,6 +66,9 @@ function resolveOptions(options: ServerOptions): Resolved {
       maxSeconds: live.maxSeconds === undefined ? 1800 : checkNumber('options.live.maxSeconds', live.maxSeconds, 1, 7 * 86400),
       maxMessageBytes: live.maxMessageBytes === undefined ? 256 * 1024 : checkInteger('options.live.maxMessageBytes', live.maxMessageBytes, 1024, 64 * 2 ** 20),
     },
+    maxAdapters: o.maxAdapters === undefined ? 1000 : checkInteger('options.maxAdapters', o.maxAdapters, 1, 1e6),
+    adapterIdleMs: 60_000 * (o.adapterIdleMinutes === undefined ? 60 : checkNumber('options.adapterIdleMinutes', o.adapterIdleMinutes, 0.01, 7 * 24 * 60)),
+    minSpeechSeconds: o.minSpeechSeconds === undefined ? DEFAULT_MIN_SPEECH_SECONDS : checkNumber('options.minSpeechSeconds', o.minSpeechSeconds, 0, 86400),
     logger: o.logger === true,
   };
 }
@@ -109,6 +118,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   const queue = new InferenceQueue(classifier, settings.queueSize, settings.maxBatch ?? classifier.batchSize);
   const ffmpegSlots = new Semaphore(Math.max(1, os.availableParallelism()));
   const tickets = new WeakMap<FastifyRequest, Ticket>();
+  const adapters = new AdapterStore(classifier, settings.maxAdapters, settings.adapterIdleMs, settings.minSpeechSeconds);
 
   const app = Fastify({
     logger: settings.logger,
@@ -172,6 +182,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   app.get('/api/model', { config: limited }, async () => ({
     labels: classifier.labels,
     features,
+    adapts: classifier.adapts,
     metadata: { version: classifier.metadata.version, training: classifier.metadata.training, parity: classifier.metadata.parity },
     provider: classifier.provider,
     limits: {
@@ -182,6 +193,24 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
       live: { windowSeconds: clipSeconds, intervalSeconds: 0.5, ...settings.live },
     },
   }));
+
+  // Speaker adapters: create (empty, or from saved statistics in the JSON body), read, forget.
+  app.post('/api/adapters', { config: limited }, async (request, reply) => {
+    const body = request.body as { statistics?: unknown } | undefined;
+    const { id, adapter } = adapters.create(body?.statistics);
+    void reply.code(201);
+    return adapters.info(id, adapter);
+  });
+  app.get('/api/adapters/:id', { config: limited }, async (request) => {
+    const { id } = request.params as { id: string };
+    const adapter = adapters.get(id);
+    return { ...adapters.info(id, adapter), statistics: adapter.toJSON() };
+  });
+  app.delete('/api/adapters/:id', { config: limited }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    if (!adapters.delete(id)) throw new HttpError(404, 'ERR_ADAPTER_NOT_FOUND', `no adapter '${id.slice(0, 64)}'`);
+    void reply.code(204);
+  });
 
   // The classify route lives in its own context: only audio and multipart bodies parse there.
   await app.register(async (api) => {
@@ -208,6 +237,8 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
       },
       async (request) => {
         const ticket = tickets.get(request) as Ticket;
+        const { adapter: adapterId } = request.query as { adapter?: string };
+        const adapter = adapterId === undefined ? undefined : adapters.get(adapterId);
         const { bytes, type } = await readUpload(request);
         const wav = await toWav(bytes, type);
         const layout = scanWav(wav);
@@ -215,13 +246,19 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
         if (duration > settings.maxDurationSeconds) {
           throw new HttpError(413, 'ERR_TOO_LONG', `the recording lasts ${duration.toFixed(1)} s; the limit is ${settings.maxDurationSeconds} s`);
         }
-        const result = isSingleClip(duration, features.offsetSeconds, clipSeconds, clipSeconds) ? await ticket.classify(wav) : await ticket.timeline(wav);
+        if (adapter !== undefined) {
+          // The recording adds to its speaker's statistics first, then is classified with them.
+          const update = await adapter.update(wav);
+          if (update.failed.length > 0) throw (update.failed[0] as { error: EmoError }).error;
+        }
+        const withAdapter = adapter === undefined ? {} : { adapter };
+        const result = isSingleClip(duration, features.offsetSeconds, clipSeconds, clipSeconds) ? await ticket.classify(wav, withAdapter) : await ticket.timeline(wav, withAdapter);
         return { ...result, duration: Math.round(duration * 1000) / 1000 };
       },
     );
   });
 
-  const live = await registerLive(app, { queue, classifier, limits: settings.live, routeConfig: limited });
+  const live = await registerLive(app, { queue, classifier, limits: settings.live, routeConfig: limited, minSpeechSeconds: settings.minSpeechSeconds });
 
   /** The upload's bytes and declared type: a raw audio body, or the one file of a multipart form. */
   async function readUpload(request: FastifyRequest): Promise<{ bytes: Uint8Array; type: string }> {
@@ -254,7 +291,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
     });
   }
 
-  const stats = () => ({ queue: queue.stats(), liveConnections: live.connections() });
+  const stats = () => ({ queue: queue.stats(), liveConnections: live.connections(), adapters: adapters.size });
 
   let url: string | null = null;
   let closing: Promise<void> | null = null;
@@ -275,6 +312,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
       closing ??= (async () => {
         await app.close();
         await queue.idle();
+        adapters.clear();
         if (owned) await classifier.close();
       })();
       return closing;

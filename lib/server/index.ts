@@ -52,6 +52,16 @@ export interface ServerOptions {
   rateLimit?: number | false;
   /** Live stream limits. */
   live?: LiveLimits;
+  /**
+   * Speaker adapters kept for `/api/adapters` (models trained with adaptation): at most this many
+   * (the least recently used goes first; default 1000), each forgotten after `adapterIdleMinutes`
+   * without use (default 60).
+   */
+  maxAdapters?: number;
+  /** See `maxAdapters`. */
+  adapterIdleMinutes?: number;
+  /** Seconds of speech the server's adapters (live sessions, `/api/adapters`) need before they are used. Default 10. */
+  minSpeechSeconds?: number;
   /** Fastify's request log (pino) on stdout. Default false. */
   logger?: boolean;
 }
@@ -62,6 +72,8 @@ export interface ServerStats {
   queue: QueueStats;
   /** Live connections open now. */
   liveConnections: number;
+  /** Speaker adapters held for `/api/adapters`. */
+  adapters: number;
 }
 
 /** A server made by {@link createServer}. */
@@ -85,7 +97,8 @@ export interface EmoServer {
 
 /**
  * Creates the `emo serve` server: `POST /api/classify`, `GET /api/model`, the `/api/live`
- * WebSocket, `GET /healthz` and the web page at `/`. Loads the model unless given a
+ * WebSocket, `GET /healthz`, the speaker adapters at `/api/adapters` (models trained with
+ * adaptation), and the web page at `/`. Loads the model unless given a
  * {@link Classifier}; listens only when `listen()` is called.
  *
  * @throws {@link EmoError} when the model cannot be loaded (see {@link loadClassifier});

@@ -3,16 +3,23 @@
  * keeps the last 3 s per connection and answers with a prediction every 0.5 s.
  *
  * Protocol. Client → server: first a text message `{"type":"start","sampleRate":48000}`, then
- * binary messages of mono float32 little-endian samples at that rate. Server → client, JSON text:
- * `ready` (the settings), `listening` (less than a second heard so far), `prediction` (a classifier
- * result plus `time`, the seconds of audio received), `silent`, `busy` (the queue was full: this
- * tick skipped), `error` (`{code, message}` of a window that could not be classified).
+ * binary messages of mono float32 little-endian samples at that rate; later `{"type":"reset"}`
+ * forgets the speaker learnt so far. Server → client, JSON text: `ready` (the settings, `adapts`
+ * whether the model adapts to the speaker), `listening` (less than a second heard so far),
+ * `prediction` (a classifier result plus `time`, the seconds of audio received; with an adaptive
+ * model its `adaptation`), `adaptation` (`{applied, speechSeconds, minSpeechSeconds}` after every
+ * 3 s of new audio and after a reset), `silent`, `busy` (the queue was full: this tick skipped),
+ * `error` (`{code, message}` of a window that could not be classified).
+ *
+ * Adaptation (models trained with it): each session has its own adapter, which learns from every
+ * new 3 s of the stream (the speech in it, no labels) and is used once it holds enough speech.
  *
  * @packageDocumentation
  */
 import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { WebSocket } from 'ws';
+import type { Adapter } from '../infer/adapter';
 import type { Classifier } from '../infer/classifier';
 import { describeError } from './errors';
 import type { InferenceQueue } from './queue';
@@ -47,6 +54,11 @@ class LiveSession {
   private received = 0;
   private predictedAt = -1;
   private inFlight = false;
+  /** The speaker's statistics, for a model that adapts; samples received since they last learnt. */
+  private readonly adapter: Adapter | null;
+  private sinceAdapted = 0;
+  private adapting = false;
+  private resetWhenLearnt = false;
   private readonly opened = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private readonly startTimer: NodeJS.Timeout;
@@ -56,7 +68,9 @@ class LiveSession {
     private readonly queue: InferenceQueue,
     private readonly classifier: Classifier,
     private readonly limits: ResolvedLiveLimits,
+    minSpeechSeconds: number,
   ) {
+    this.adapter = classifier.adapts ? classifier.createAdapter({ minSpeechSeconds }) : null;
     this.startTimer = setTimeout(() => this.close(POLICY, 'no start message'), START_TIMEOUT_MS);
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) =>
       this.onMessage(Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data), isBinary),
@@ -85,6 +99,7 @@ class LiveSession {
     const samples = new Float32Array(data.length / 4);
     new Uint8Array(samples.buffer).set(data);
     this.received += samples.length;
+    this.sinceAdapted += samples.length;
     const elapsed = (Date.now() - this.opened) / 1000;
     if (this.received > this.rate * (elapsed * PACE_SLACK + BURST_SECONDS)) return this.close(POLICY, 'audio arrives faster than its sample rate');
     this.append(samples);
@@ -97,7 +112,8 @@ class LiveSession {
     } catch {
       return this.close(UNSUPPORTED, 'text messages are JSON');
     }
-    if (message?.type !== 'start' || this.rate !== 0) return this.close(POLICY, 'the only text message is one {"type":"start"}');
+    if (message?.type === 'reset' && this.rate !== 0) return this.reset();
+    if (message?.type !== 'start' || this.rate !== 0) return this.close(POLICY, 'text messages are one {"type":"start"}, then {"type":"reset"}');
     const rate = message.sampleRate;
     if (typeof rate !== 'number' || !Number.isInteger(rate) || rate < MIN_RATE || rate > MAX_RATE) {
       return this.close(POLICY, `sampleRate must be an integer from ${MIN_RATE} to ${MAX_RATE}`);
@@ -106,8 +122,44 @@ class LiveSession {
     this.rate = rate;
     const windowSeconds = this.classifier.metadata.features.durationSeconds;
     this.ring = new Float32Array(Math.round(windowSeconds * rate));
-    this.send({ type: 'ready', sampleRate: rate, windowSeconds, intervalSeconds: INTERVAL_MS / 1000, labels: this.classifier.labels, maxSeconds: this.limits.maxSeconds });
+    this.send({ type: 'ready', sampleRate: rate, windowSeconds, intervalSeconds: INTERVAL_MS / 1000, labels: this.classifier.labels, maxSeconds: this.limits.maxSeconds, adapts: this.adapter !== null, ...(this.adapter === null ? {} : { minSpeechSeconds: this.adapter.minSpeechSeconds }) });
     this.timer = setInterval(() => this.tick(), INTERVAL_MS);
+  }
+
+  private adaptation(extra: object = {}): object {
+    const a = this.adapter as Adapter;
+    return { type: 'adaptation', applied: a.ready, speechSeconds: a.speechSeconds, minSpeechSeconds: a.minSpeechSeconds, ...extra };
+  }
+
+  /** Forgets the speaker: a new person at the microphone. */
+  private reset(): void {
+    if (this.adapter === null) return;
+    // A window being learnt belongs to the speaker before the reset: forget it too once it is in.
+    if (this.adapting) {
+      this.resetWhenLearnt = true;
+      return;
+    }
+    this.adapter.reset();
+    this.sinceAdapted = 0;
+    this.send(this.adaptation({ reset: true }));
+  }
+
+  /** Every window's worth of new audio, the adapter learns from the last window (never two at once). */
+  private learn(): void {
+    if (this.adapter === null || this.adapting || this.sinceAdapted < this.ring.length || this.filled < this.ring.length) return;
+    this.adapting = true;
+    this.sinceAdapted = 0;
+    const adapter = this.adapter;
+    adapter
+      .update(this.window(), { sampleRate: this.rate, offsetSeconds: 0 })
+      .catch(() => {}) // a window it cannot read (non-finite samples): nothing learnt from it
+      .finally(() => {
+        this.adapting = false;
+        if (this.resetWhenLearnt) {
+          this.resetWhenLearnt = false;
+          this.reset();
+        } else this.send(this.adaptation());
+      });
   }
 
   private append(samples: Float32Array): void {
@@ -132,6 +184,7 @@ class LiveSession {
 
   private tick(): void {
     if ((Date.now() - this.opened) / 1000 > this.limits.maxSeconds) return this.close(POLICY, `a live session lasts at most ${this.limits.maxSeconds} s`);
+    this.learn();
     if (this.inFlight || this.received === this.predictedAt) return;
     if (this.filled < MIN_SECONDS * this.rate) return this.send({ type: 'listening', seconds: this.filled / this.rate });
     const ticket = this.queue.admit();
@@ -140,7 +193,7 @@ class LiveSession {
     this.predictedAt = this.received;
     const time = Math.round((this.received / this.rate) * 1000) / 1000;
     ticket
-      .classify(this.window(), { sampleRate: this.rate, offsetSeconds: 0 })
+      .classify(this.window(), { sampleRate: this.rate, offsetSeconds: 0, ...(this.adapter === null ? {} : { adapter: this.adapter }) })
       .then(
         (result) => this.send({ type: 'prediction', time, ...result }),
         (error: unknown) => {
@@ -158,7 +211,7 @@ class LiveSession {
 /** Adds the `/api/live` WebSocket route; returns the count of open live connections. */
 export async function registerLive(
   app: FastifyInstance,
-  context: { queue: InferenceQueue; classifier: Classifier; limits: ResolvedLiveLimits; routeConfig: FastifyContextConfig },
+  context: { queue: InferenceQueue; classifier: Classifier; limits: ResolvedLiveLimits; routeConfig: FastifyContextConfig; minSpeechSeconds: number },
 ): Promise<{ connections(): number }> {
   const { queue, classifier, limits } = context;
   await app.register(websocket, { options: { maxPayload: limits.maxMessageBytes } });
@@ -168,7 +221,7 @@ export async function registerLive(
       socket.close(TRY_LATER, 'too many live connections: try again later');
       return;
     }
-    const session = new LiveSession(socket, queue, classifier, limits);
+    const session = new LiveSession(socket, queue, classifier, limits, context.minSpeechSeconds);
     sessions.add(session);
     socket.on('close', () => {
       session.stop();

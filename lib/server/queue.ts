@@ -9,12 +9,14 @@
  *
  * @packageDocumentation
  */
+import type { Adapter } from '../infer/adapter';
 import type { Classifier, ClassifyFailure, EmotionResult, TimelineOptions, TimelineResult } from '../infer/classifier';
 
-/** How a clip is read: its sample rate when it is a sample array, and the seconds skipped at its start. */
+/** How a clip is read: its sample rate when it is a sample array, the seconds skipped at its start, its speaker's adapter. */
 interface ClipSettings {
   sampleRate?: number;
   offsetSeconds?: number;
+  adapter?: Adapter;
 }
 
 interface ClipJob {
@@ -162,7 +164,7 @@ export class InferenceQueue {
     const taken: ClipJob[] = [];
     for (let i = 0; i < this.waiting.length && taken.length < this.maxBatch; ) {
       const job = this.waiting[i] as Job;
-      if (job.kind === 'clip' && job.settings.sampleRate === settings.sampleRate && job.settings.offsetSeconds === settings.offsetSeconds) {
+      if (job.kind === 'clip' && job.settings.sampleRate === settings.sampleRate && job.settings.offsetSeconds === settings.offsetSeconds && job.settings.adapter === settings.adapter) {
         taken.push(job);
         this.waiting.splice(i, 1);
       } else i++;

@@ -24,6 +24,7 @@ const state = {
   socket: null,
   live: [], // { time, probabilities } of the live stream
   liveStart: 0,
+  minSpeechSeconds: 0,
 };
 
 const colorOf = (label) => COLORS[label] || FALLBACK_COLORS[state.labels.indexOf(label) % FALLBACK_COLORS.length];
@@ -216,6 +217,22 @@ async function startLive() {
   }
 }
 
+/** Shows what the live session's adapter knows of the voice (models trained with adaptation). */
+function showAdaptation(adaptation) {
+  const el = $('adaptation');
+  el.hidden = false;
+  el.dataset.applied = String(adaptation.applied);
+  el.dataset.speechSeconds = adaptation.speechSeconds.toFixed(1);
+  const seconds = adaptation.speechSeconds.toFixed(0);
+  el.textContent = adaptation.applied
+    ? `Adapted to your voice (${seconds} s of speech).`
+    : `Listening to your voice: ${seconds} s of speech${state.minSpeechSeconds ? ` (adapts from ${state.minSpeechSeconds} s)` : ''}.`;
+}
+
+function resetSpeaker() {
+  if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify({ type: 'reset' }));
+}
+
 function stopLive() {
   const socket = state.socket;
   state.socket = null;
@@ -232,7 +249,17 @@ function setLiveButton(on) {
 
 function onLiveMessage(message) {
   switch (message.type) {
+    case 'ready':
+      $('reset-button').hidden = !message.adapts;
+      state.minSpeechSeconds = message.minSpeechSeconds || 0;
+      if (message.adapts) showAdaptation({ applied: false, speechSeconds: 0 });
+      break;
+    case 'adaptation':
+      state.minSpeechSeconds = message.minSpeechSeconds;
+      showAdaptation(message);
+      break;
     case 'prediction':
+      if (message.adaptation) showAdaptation(message.adaptation);
       showPrediction(message, 'live');
       state.live.push(message);
       drawLiveTimeline();
@@ -384,6 +411,7 @@ async function main() {
   setUpDropZone();
   $('live-button').addEventListener('click', () => (state.socket ? stopLive() : startLive()));
   $('record-button').addEventListener('click', record);
+  $('reset-button').addEventListener('click', resetSpeaker);
   try {
     const response = await fetch('api/model');
     const model = await response.json();
