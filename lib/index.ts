@@ -43,5 +43,5 @@ export {
   type TimelineSegment,
 } from './infer/classifier';
 export type { EmoModelMetadata, ModelAdaptation, OnnxParity } from './infer/onnx-model';
-export { Adapter, CLIP_LEVEL, createAdapter, DEFAULT_MIN_SPEECH_SECONDS, loadAdapter, type AdaptationReport, type AdaptationStatistics, type AdapterOptions, type AdapterUpdate, type AdapterUpdateOptions, type BandDefinition } from './infer/adapter';
+export { Adapter, CLIP_LEVEL, createAdapter, DEFAULT_MIN_SPEECH_SECONDS, loadAdapter, mergeAdaptationStatistics, type AdaptationReport, type AdaptationStatistics, type AdapterOptions, type AdapterUpdate, type AdapterUpdateOptions, type BandDefinition } from './infer/adapter';
 export { createServer, type EmoServer, type LiveLimits, type QueueStats, type ServerOptions, type ServerStats } from './server';

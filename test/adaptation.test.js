@@ -131,6 +131,14 @@ describe('speaker adaptation: statistics', function () {
     assert.equal(resumed.statistics().frames, whole.statistics().frames);
     assert.ok(maxDiff(resumed.statistics().mean, whole.statistics().mean) < 1e-9);
     assert.ok(maxDiff(resumed.statistics().std, whole.statistics().std) < 1e-9);
+    // Statistics learnt apart (two workers' halves), merged.
+    const other = emo.createAdapter();
+    await other.update(wavs.slice(2));
+    const merged = emo.mergeAdaptationStatistics([JSON.parse(JSON.stringify(half)), other.toJSON()]);
+    assert.equal(merged.frames, whole.statistics().frames);
+    assert.ok(maxDiff(merged.mean, whole.statistics().mean) < 1e-9);
+    assert.ok(maxDiff(merged.std, whole.statistics().std) < 1e-9);
+    assert.throws(() => emo.mergeAdaptationStatistics([]), (e) => e.code === 'ERR_ADAPTATION_INVALID');
     resumed.reset();
     assert.equal(resumed.speechSeconds, 0);
     assert.equal(resumed.ready, false);

@@ -241,6 +241,45 @@ describe('scale-out: emo classify --redis and emo worker', function () {
     assert.deepEqual(rows['speech.flac'].probabilities, local['clip000.wav'].probabilities); // decoded by ffmpeg on the worker
   });
 
+  it('--adapt folder: statistics jobs learn each folder, merged here, then its jobs classify with them, as local mode does', async () => {
+    const adaptive = path.join(tmp, 'adaptive.onnx');
+    fs.writeFileSync(adaptive, await sharpenedOnnxModel(3, { mean: Array(128).fill(-55), std: Array(128).fill(11), adapt: 'speaker' }));
+    const queue = queueName();
+    const out = path.join(tmp, 'adapted.jsonl');
+    const local = path.join(tmp, 'adapted-local.jsonl');
+    const here = spawnSync(process.execPath, [cli, 'classify', corpus, '--model', adaptive, '--adapt', 'folder', '--out', local], { encoding: 'utf8' });
+    assert.equal(here.status, 1, here.stderr);
+    const run = emo(['classify', corpus, '--redis', redis.url, '--queue', queue, '--adapt', 'folder', '--out', out]);
+    worker(redis.url, queue, ['--model', adaptive]);
+    worker(redis.url, queue, ['--model', adaptive]);
+    assert.equal(await run.exited, 1, run.stderr); // the broken file
+    const rows = byFile(jsonl(out));
+    const expected = byFile(jsonl(local));
+    assert.deepEqual(rows.map((r) => r.file), expected.map((r) => r.file));
+    for (const [i, row] of rows.entries()) {
+      if (expected[i].error) {
+        assert.equal(row.error.code, expected[i].error.code);
+        continue;
+      }
+      assert.deepEqual(row.adaptation.applied, expected[i].adaptation.applied, row.file);
+      // The statistics of a folder read by several jobs, merged: equal to one pass up to rounding.
+      assert.ok(Math.abs(row.adaptation.speechSeconds - expected[i].adaptation.speechSeconds) < 1e-6, row.file);
+      for (const label of Object.keys(row.probabilities)) assert.ok(Math.abs(row.probabilities[label] - expected[i].probabilities[label]) < 1e-5, `${row.file} ${label}`);
+    }
+    // Rows that differ from no adaptation: the statistics were used.
+    assert.ok(rows.some((r, i) => r.probabilities && jsonl(reference).find((x) => x.file === r.file).probabilities.calm !== r.probabilities.calm));
+  });
+
+  it('--adapt folder with workers whose model does not adapt: every file says so', async () => {
+    const queue = queueName();
+    const out = path.join(tmp, 'not-adaptive.jsonl');
+    const run = emo(['classify', path.join(corpus, 'part0'), '--redis', redis.url, '--queue', queue, '--adapt', 'folder', '--out', out]);
+    worker(redis.url, queue);
+    assert.equal(await run.exited, 1);
+    const rows = jsonl(out);
+    assert.ok(rows.length > 0 && rows.every((r) => r.error && /ERR_ADAPTATION_UNSUPPORTED/.test(r.error.message)), JSON.stringify(rows[0]));
+  });
+
   it('Redis unreachable: a clear error at start (exit 1, output untouched); gone mid-run: exit 1 after --redis-wait', async () => {
     const port = await freePort();
     const out = path.join(tmp, 'never.jsonl');

@@ -35,6 +35,8 @@ labels, and classifies that folder's files with them: put one speaker's (and one
 microphone's) recordings in a folder. --adapt file adapts each file to itself (one
 long recording). Below --min-speech seconds of speech a folder or file is classified
 without adaptation, and its rows say so ("adaptation": {"applied": false, ...}).
+With --redis the default is none (this machine does not know the workers' model):
+--adapt folder has workers learn each folder's statistics first, then classify it.
 
 Output (default: a table on a terminal, else jsonl; --out FILE picks by extension):
   jsonl  one object per file: {"file","label","confidence","probabilities","attention"}
@@ -373,7 +375,16 @@ export async function runClassify(argv: string[]): Promise<number> {
         else process.stderr.write(`emo: ${message}\n`);
       };
       const batches = queue
-        ? queue.classify(todo, { ...rowOptions, shipAudio: values['ship-audio'] })
+        ? queue.classify(todo, {
+            timeline: rowOptions.timeline,
+            window,
+            hop,
+            ...(minSpeechSeconds === undefined ? {} : { minSpeechSeconds }),
+            // Unset: none (this machine does not know the workers' model); --adapt folder for an adaptive one.
+            ...(values.adapt === undefined ? {} : { adapt: values.adapt as AdaptMode }),
+            statisticsFiles: files,
+            shipAudio: values['ship-audio'],
+          })
         : rowOptions.adapt === 'folder'
           ? classifyFolders(clf as Classifier, files, todo, rowOptions, batch, reportFolder)
           : classifyHere(clf as Classifier, todo, rowOptions, batch);

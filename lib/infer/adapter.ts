@@ -295,3 +295,23 @@ export function loadAdapter(json: unknown, options?: AdapterOptions): Adapter {
   adapter.absorb(j.frames as number, j.mean as number[], j.std as number[]);
   return adapter;
 }
+
+/**
+ * One set of statistics from several learnt apart (the same speaker's sessions, or the parts of a
+ * folder that several workers read): as if one adapter had learnt them all.
+ *
+ * @throws {@link EmoError} `ERR_ADAPTATION_INVALID` for an empty list or one that is not adapter
+ *   statistics; `ERR_MODEL_FEATURES_MISMATCH` when they come from different pipelines.
+ */
+export function mergeAdaptationStatistics(list: readonly AdaptationStatistics[]): AdaptationStatistics {
+  const first = list[0];
+  if (first === undefined) throw new EmoError('no statistics to merge', 'ERR_ADAPTATION_INVALID');
+  const bands = first.bands ?? ({} as BandDefinition);
+  const merged = loadAdapter(first, { features: { sampleRate: bands.sampleRate, nFft: bands.nFft, winLength: bands.winLength, hopLength: bands.hopLength, nMels: bands.nMels, fMin: bands.fMin, fMax: bands.fMax, amin: bands.amin } });
+  for (const other of list.slice(1)) {
+    const part = loadAdapter(other, { features: { ...merged.bands } });
+    const { frames, mean, std } = part.statistics();
+    merged.absorb(frames, mean, std);
+  }
+  return merged.toJSON();
+}

@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 import { createHash } from 'node:crypto';
+import type { AdaptationStatistics } from '../infer/adapter';
 import type { RecordingRow, RowOptions } from '../infer/recordings';
 
 /** One file of a job: the name its row carries, where the workers read it, and its bytes with `--ship-audio`. */
@@ -23,12 +24,30 @@ export interface JobFile {
   audio?: string;
 }
 
+/** How the rows of a job are made: {@link RowOptions} as they travel (no adapter object). */
+export type JobRowOptions = Omit<RowOptions, 'adapter'>;
+
 /** The data of a classification job. */
 export interface ClassifyJobData {
   /** Format of this object; workers refuse others. */
   version: 1;
   files: JobFile[];
-  options: RowOptions;
+  options: JobRowOptions;
+  /** With `options.adapt` `'folder'`: the statistics of the files' folder, learnt by statistics jobs. */
+  statistics?: AdaptationStatistics;
+}
+
+/** The data of a statistics job: files of one folder whose speech statistics a worker learns (`--adapt folder`). */
+export interface StatisticsJobData {
+  version: 1;
+  kind: 'statistics';
+  files: JobFile[];
+}
+
+/** What a worker returns for a statistics job: nothing when its model does not adapt. */
+export interface StatisticsJobResult {
+  adapts: boolean;
+  statistics?: AdaptationStatistics;
 }
 
 /** What a worker returns for a job: a row per file, in the job's order, and the labels of its model. */
@@ -61,10 +80,16 @@ export interface FileStamp {
   mtimeMs: number;
 }
 
-/** The job id of these files classified with these options (the same on every machine and run). */
-export function jobIdOf(stamps: readonly FileStamp[], options: RowOptions, shipAudio: boolean): string {
+/**
+ * The job id of these files classified with these options (the same on every machine and run);
+ * `kind` and the adaptation (mode and statistics) are part of it when they are not the plain ones.
+ */
+export function jobIdOf(stamps: readonly FileStamp[], options: JobRowOptions, shipAudio: boolean, extra?: { kind?: 'statistics'; statistics?: AdaptationStatistics }): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ format: 1, options: [options.timeline, options.window, options.hop], shipAudio }));
+  if ((options.adapt ?? 'none') !== 'none' || extra?.kind !== undefined) {
+    hash.update(JSON.stringify({ kind: extra?.kind ?? 'classify', adapt: options.adapt, minSpeechSeconds: options.minSpeechSeconds, statistics: extra?.statistics ?? null }));
+  }
   for (const s of stamps) hash.update(`\n${JSON.stringify([s.path, s.size, s.mtimeMs])}`);
   return `emo-${hash.digest('hex')}`;
 }
@@ -82,6 +107,15 @@ export function isClassifyJobData(data: unknown): data is ClassifyJobData {
     d.options !== null &&
     typeof d.options.timeline === 'boolean' &&
     typeof d.options.window === 'number' &&
-    typeof d.options.hop === 'number'
+    typeof d.options.hop === 'number' &&
+    (d.options.adapt === undefined || ['none', 'file', 'folder'].includes(d.options.adapt)) &&
+    (d.options.minSpeechSeconds === undefined || (typeof d.options.minSpeechSeconds === 'number' && d.options.minSpeechSeconds >= 0)) &&
+    (d.options.adapt !== 'folder' || (typeof d.statistics === 'object' && d.statistics !== null))
   );
+}
+
+/** Checks a statistics job's data. */
+export function isStatisticsJobData(data: unknown): data is StatisticsJobData {
+  const d = data as StatisticsJobData;
+  return typeof d === 'object' && d !== null && d.version === 1 && d.kind === 'statistics' && Array.isArray(d.files) && d.files.every((f) => typeof f === 'object' && f !== null && typeof f.file === 'string' && typeof f.path === 'string' && (f.audio === undefined || typeof f.audio === 'string'));
 }

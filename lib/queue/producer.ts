@@ -14,7 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { EmoError } from '../errors';
-import type { RecordingRow, RowOptions } from '../infer/recordings';
+import { mergeAdaptationStatistics, type AdaptationStatistics } from '../infer/adapter';
+import type { AdaptMode, RecordingRow, RowOptions } from '../infer/recordings';
 import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
 import {
   isJobBoundary,
@@ -27,6 +28,9 @@ import {
   type ClassifyJobResult,
   type FileStamp,
   type JobFile,
+  type JobRowOptions,
+  type StatisticsJobData,
+  type StatisticsJobResult,
 } from './jobs';
 
 /** Options of {@link ClassifyProducer.connect}. */
@@ -38,7 +42,16 @@ export interface ClassifyProducerOptions {
 }
 
 /** Options of {@link ClassifyProducer.classify}: how rows are made, and how files travel. */
-export interface SubmitOptions extends RowOptions {
+export interface SubmitOptions extends Omit<RowOptions, 'adapter' | 'adapt'> {
+  /**
+   * Speaker adaptation on the workers (their model must have been trained with it). `'folder'`:
+   * statistics jobs learn each folder's statistics first (a folder's files split between workers,
+   * merged here), then its files are classified with them, every job one folder's; `'file'`: each
+   * file adapts to itself. Default `'none'`: the producer does not know the workers' model.
+   */
+  adapt?: AdaptMode;
+  /** With folder adaptation, the files whose folders' statistics count (default `files`): all of a resumed run's files. */
+  statisticsFiles?: readonly string[];
   /** Put each file's bytes in its job (at most 16 MiB a file) instead of letting workers read the path. */
   shipAudio?: boolean;
   /** Most jobs queued and not yet collected at a time (default 64): bounds Redis memory on any number of files. */
@@ -61,9 +74,24 @@ const SWEEP_MS = 2000;
 
 interface PendingJob {
   files: string[];
-  data: ClassifyJobData;
+  name: 'classify' | 'statistics';
+  data: ClassifyJobData | StatisticsJobData;
   bytes: number;
 }
+
+/** A finished job: what its worker returned, or why it failed. */
+interface FinishedJob {
+  id: string;
+  job: PendingJob;
+  value?: unknown;
+  failedReason?: string;
+}
+
+/** Where a run's jobs come from, one at a time: a job to queue, files that cannot go into one, or null when done. */
+type JobSource = () => Promise<{ job: { id: string; pendingJob: PendingJob } | null; errors: RecordingRow[] } | null>;
+
+/** The folder a file is adapted with (`--adapt folder`): its directory, absolute. */
+const folderOf = (file: string) => path.dirname(path.resolve(file));
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -143,12 +171,97 @@ export class ClassifyProducer {
    * @throws {@link EmoError} `ERR_QUEUE_UNAVAILABLE` when Redis stays away longer than `redisWaitSeconds`.
    */
   async *classify(files: readonly string[], options: SubmitOptions): AsyncGenerator<ClassifiedBatch> {
-    const rowOptions: RowOptions = { timeline: options.timeline, window: options.window, hop: options.hop };
+    const rowOptions: JobRowOptions = { timeline: options.timeline, window: options.window, hop: options.hop };
+    if (options.minSpeechSeconds !== undefined) rowOptions.minSpeechSeconds = options.minSpeechSeconds;
     const ship = options.shipAudio ?? false;
     const maxJobs = options.maxJobsInFlight ?? 64;
     if (!Number.isSafeInteger(maxJobs) || maxJobs < 1) throw new RangeError(`options.maxJobsInFlight must be a positive integer, not ${maxJobs}`);
+    let statistics: Map<string, AdaptationStatistics | Error> | null = null;
+    if (options.adapt === 'file') rowOptions.adapt = 'file';
+    else if (options.adapt === 'folder') {
+      statistics = await this.folderStatistics(options.statisticsFiles ?? files, ship, maxJobs);
+      rowOptions.adapt = 'folder';
+    }
+    // Files one job at a time; with folder statistics, a job never spans two folders.
+    let cursor = 0;
+    const source: JobSource = async () => {
+      if (cursor >= files.length) return null;
+      const folder = statistics === null ? null : folderOf(files[cursor] as string);
+      const known = folder === null ? undefined : statistics?.get(folder);
+      if (known instanceof Error) {
+        // The folder's statistics could not be learnt: its files get error rows, not silent non-adaptation.
+        const errors: RecordingRow[] = [];
+        while (cursor < files.length && folderOf(files[cursor] as string) === folder) errors.push({ file: files[cursor++] as string, error: { code: 'ERR_QUEUE_JOB_FAILED', message: known.message } });
+        return { job: null, errors };
+      }
+      const next = await this.nextJob(files, cursor, ship, (file) => folder === null || folderOf(file) === folder);
+      cursor = next.cursor;
+      const chosen = next.chosen;
+      if (chosen === null) return { job: null, errors: next.errors };
+      const data: ClassifyJobData = { version: 1, files: chosen.files, options: rowOptions, ...(known === undefined ? {} : { statistics: known }) };
+      const id = jobIdOf(chosen.stamps, rowOptions, ship, known === undefined ? undefined : { statistics: known });
+      return { job: { id, pendingJob: { files: chosen.files.map((f) => f.file), name: 'classify', data, bytes: chosen.bytes } }, errors: next.errors };
+    };
+    for await (const done of this.collect(source, maxJobs)) {
+      if ('errors' in done) yield { labels: null, rows: done.errors };
+      else yield done.failedReason === undefined ? batchOf(done.id, done.job, done.value) : failedBatch(done.id, done.job, done.failedReason);
+    }
+  }
+
+  /**
+   * Learns each folder's speech statistics on the workers (statistics jobs of at most a job's
+   * files, merged here). A folder whose statistics could not be learnt — its jobs failed, none of
+   * its files could be read, or the workers' model does not adapt — maps to the error its files'
+   * rows will carry.
+   */
+  private async folderStatistics(files: readonly string[], ship: boolean, maxJobs: number): Promise<Map<string, AdaptationStatistics | Error>> {
+    const folders = new Map<string, string[]>();
+    for (const file of files) folders.set(folderOf(file), [...(folders.get(folderOf(file)) ?? []), file]);
+    const parts = new Map<string, AdaptationStatistics[]>();
+    const failures = new Map<string, Error>();
+    const queue = [...folders.entries()];
+    let current: { folder: string; files: string[]; cursor: number } | null = null;
+    const source: JobSource = async () => {
+      while (current === null || current.cursor >= current.files.length) {
+        const next = queue.shift();
+        if (next === undefined) return null;
+        current = { folder: next[0], files: next[1], cursor: 0 };
+      }
+      const folder = current.folder;
+      const next = await this.nextJob(current.files, current.cursor, ship, () => true);
+      current.cursor = next.cursor;
+      if (next.chosen === null) return { job: null, errors: [] }; // unreadable files: their rows say so later
+      const data: StatisticsJobData = { version: 1, kind: 'statistics', files: next.chosen.files };
+      const id = jobIdOf(next.chosen.stamps, { timeline: false, window: 0, hop: 0 }, ship, { kind: 'statistics' });
+      return { job: { id, pendingJob: { files: [folder], name: 'statistics', data, bytes: next.chosen.bytes } }, errors: [] };
+    };
+    for await (const done of this.collect(source, maxJobs)) {
+      if ('errors' in done) continue;
+      const folder = done.job.files[0] as string;
+      const result = done.value as StatisticsJobResult | undefined;
+      if (done.failedReason !== undefined || typeof result !== 'object' || result === null) {
+        failures.set(folder, new Error(`the statistics job of its folder failed on the workers: ${done.failedReason ?? 'no usable result'}`));
+      } else if (!result.adapts) {
+        failures.set(folder, new Error("--adapt folder: the workers' model was trained without speaker adaptation (ERR_ADAPTATION_UNSUPPORTED)"));
+      } else if (result.statistics) parts.set(folder, [...(parts.get(folder) ?? []), result.statistics]);
+    }
+    const statistics = new Map<string, AdaptationStatistics | Error>();
+    for (const folder of folders.keys()) {
+      const failure = failures.get(folder);
+      const found = parts.get(folder);
+      if (failure !== undefined || found === undefined) statistics.set(folder, failure ?? new Error('none of its folder\'s files could be read for its statistics'));
+      else statistics.set(folder, mergeAdaptationStatistics(found));
+    }
+    return statistics;
+  }
+
+  /**
+   * Queues the jobs of `source` (at most `maxJobs`, and the shipped-audio limit, in flight) and
+   * yields each as it finishes, and the files that could not go into a job.
+   */
+  private async *collect(source: JobSource, maxJobs: number): AsyncGenerator<FinishedJob | { errors: RecordingRow[] }> {
     const pending = new Map<string, PendingJob>();
-    const ready: ClassifiedBatch[] = [];
+    const ready: Array<FinishedJob | { errors: RecordingRow[] }> = [];
     let wake: (() => void) | null = null;
     const signal = () => {
       const w = wake;
@@ -156,17 +269,17 @@ export class ClassifyProducer {
       w?.();
     };
     let bytesInFlight = 0;
-    const finish = (id: string, batch: (job: PendingJob) => ClassifiedBatch) => {
+    const finish = (id: string, outcome: { value?: unknown; failedReason?: string }) => {
       const job = pending.get(id);
       if (job === undefined) return; // another submission's job, or collected already
       pending.delete(id);
       bytesInFlight -= job.bytes;
-      ready.push(batch(job));
+      ready.push({ id, job, ...outcome });
       this.queue.remove(id).catch(() => {}); // a job left behind is collected by the next submission
       signal();
     };
-    const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => finish(jobId, (job) => batchOf(jobId, job, returnvalue));
-    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => finish(jobId, (job) => failedBatch(jobId, job, failedReason));
+    const onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => finish(jobId, { value: returnvalue });
+    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => finish(jobId, { failedReason });
     this.events.on('completed', onCompleted);
     this.events.on('failed', onFailed);
     this.wakers.add(signal);
@@ -181,8 +294,8 @@ export class ClassifyProducer {
           const state = await this.queue.getJobState(id);
           if (state === 'completed' || state === 'failed') {
             const found = await Job.fromId(this.queue, id);
-            if (found) finish(id, (p) => (state === 'completed' ? batchOf(id, p, found.returnvalue) : failedBatch(id, p, found.failedReason)));
-          } else if (state === 'unknown' && pending.has(id)) await this.add(id, job.data);
+            if (found) finish(id, state === 'completed' ? { value: found.returnvalue } : { failedReason: found.failedReason });
+          } else if (state === 'unknown' && pending.has(id)) await this.add(id, job);
         }
       } catch {
         // Redis is away: the watch decides how long that may last.
@@ -193,18 +306,21 @@ export class ClassifyProducer {
     const sweepTimer = setInterval(() => void sweep(), SWEEP_MS);
 
     try {
-      let cursor = 0;
-      while (cursor < files.length || pending.size > 0 || ready.length > 0) {
+      let exhausted = false;
+      while (!exhausted || pending.size > 0 || ready.length > 0) {
         if (this.lost) throw this.lost;
-        const batch = ready.shift();
-        if (batch) {
-          yield batch;
+        const done = ready.shift();
+        if (done) {
+          yield done;
           continue;
         }
-        if (cursor < files.length && pending.size < maxJobs && bytesInFlight < MAX_SHIPPED_BYTES_IN_FLIGHT) {
-          const next = await this.nextJob(files, cursor, rowOptions, ship);
-          cursor = next.cursor;
-          if (next.errors.length > 0) ready.push({ labels: null, rows: next.errors });
+        if (!exhausted && pending.size < maxJobs && bytesInFlight < MAX_SHIPPED_BYTES_IN_FLIGHT) {
+          const next = await source();
+          if (next === null) {
+            exhausted = true;
+            continue;
+          }
+          if (next.errors.length > 0) ready.push({ errors: next.errors });
           if (next.job) {
             const { id, pendingJob } = next.job;
             pending.set(id, pendingJob);
@@ -244,26 +360,34 @@ export class ClassifyProducer {
     });
   }
 
-  private add(id: string, data: ClassifyJobData): Promise<unknown> {
+  private add(id: string, job: PendingJob): Promise<unknown> {
     // One attempt: a file's failure is a row, not a retry; a lost worker's job is retried by BullMQ's stall handling.
-    return this.queue.add('classify', data, { jobId: id, attempts: 1 });
+    return this.queue.add(job.name, job.data, { jobId: id, attempts: 1 });
   }
 
   /** Queues a job, or finds it queued or finished by an earlier submission of the same files. */
-  private async submit(id: string, job: PendingJob, finish: (id: string, batch: (job: PendingJob) => ClassifiedBatch) => void): Promise<void> {
-    await this.add(id, job.data); // a job with this id already there is kept as it is
+  private async submit(id: string, job: PendingJob, finish: (id: string, outcome: { value?: unknown }) => void): Promise<void> {
+    await this.add(id, job); // a job with this id already there is kept as it is
     const state = await this.queue.getJobState(id);
     if (state === 'completed') {
       const found = await Job.fromId(this.queue, id);
-      if (found) finish(id, (p) => batchOf(id, p, found.returnvalue));
+      if (found) finish(id, { value: found.returnvalue });
     } else if (state === 'failed') {
       // Failed in an earlier submission: this one gives it a fresh try.
       await (await Job.fromId(this.queue, id))?.retry('failed');
     }
   }
 
-  /** The next job's files from `cursor` on, and the files that cannot go into a job (as error rows). */
-  private async nextJob(files: readonly string[], cursor: number, options: RowOptions, ship: boolean): Promise<{ cursor: number; job: { id: string; pendingJob: PendingJob } | null; errors: RecordingRow[] }> {
+  /**
+   * The next job's files from `cursor` on (while `belongs` holds), and the files that cannot go
+   * into a job (as error rows).
+   */
+  private async nextJob(
+    files: readonly string[],
+    cursor: number,
+    ship: boolean,
+    belongs: (file: string) => boolean,
+  ): Promise<{ cursor: number; chosen: { files: JobFile[]; stamps: FileStamp[]; bytes: number } | null; errors: RecordingRow[] }> {
     const chosen: JobFile[] = [];
     const stamps: FileStamp[] = [];
     const errors: RecordingRow[] = [];
@@ -272,6 +396,7 @@ export class ClassifyProducer {
     for (; i < files.length; i++) {
       const file = files[i] as string;
       const absolute = path.resolve(file);
+      if (!belongs(file)) break;
       if (chosen.length >= MAX_FILES_PER_JOB || (chosen.length >= MIN_FILES_PER_JOB && isJobBoundary(absolute))) break;
       let stat: fs.Stats;
       try {
@@ -299,8 +424,6 @@ export class ClassifyProducer {
       chosen.push(entry);
       stamps.push({ path: absolute, size: stat.size, mtimeMs: stat.mtimeMs });
     }
-    if (chosen.length === 0) return { cursor: i, job: null, errors };
-    const data: ClassifyJobData = { version: 1, files: chosen, options };
-    return { cursor: i, job: { id: jobIdOf(stamps, options, ship), pendingJob: { files: chosen.map((f) => f.file), data, bytes } }, errors };
+    return { cursor: i, chosen: chosen.length === 0 ? null : { files: chosen, stamps, bytes }, errors };
   }
 }

@@ -9,9 +9,10 @@ import * as os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EmoError } from '../errors';
 import { loadClassifier, type Classifier, type Provider } from '../infer/classifier';
-import { classifyRecordings } from '../infer/recordings';
+import { loadAdapter } from '../infer/adapter';
+import { classifyRecordings, loadRecordings } from '../infer/recordings';
 import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
-import { isClassifyJobData, type ClassifyJobResult } from './jobs';
+import { isClassifyJobData, isStatisticsJobData, type ClassifyJobResult, type JobFile, type StatisticsJobResult } from './jobs';
 
 /** Options of {@link startClassifyWorker}. */
 export interface ClassifyWorkerOptions {
@@ -80,13 +81,30 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
   const labels = [...clf.labels];
   const decoders = Math.max(2, os.availableParallelism());
 
-  const classifyJob = async (job: Job): Promise<ClassifyJobResult> => {
+  const sourcesOf = (files: JobFile[]) => files.map((f) => ({ file: f.file, path: f.path, ...(f.audio === undefined ? {} : { bytes: Buffer.from(f.audio, 'base64') }) }));
+  // A folder's statistics, learnt from some of its files (the producer merges the parts); nothing when the model does not adapt.
+  const statisticsJob = async (job: Job): Promise<StatisticsJobResult> => {
+    if (!isStatisticsJobData(job.data)) throw new UnrecoverableError('not an emo statistics job (unknown data format)');
+    if (!clf.adapts) return { adapts: false };
+    const adapter = clf.createAdapter();
+    const loaded = await loadRecordings(sourcesOf(job.data.files), decoders);
+    await adapter.update(loaded.filter((l): l is Uint8Array => l instanceof Uint8Array));
+    return { adapts: true, statistics: adapter.toJSON() };
+  };
+
+  const classifyJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult> => {
+    if (job.name === 'statistics') return statisticsJob(job);
     if (!isClassifyJobData(job.data)) throw new UnrecoverableError('not an emo classify job (unknown data format)');
     const started = Date.now();
     const data = job.data;
     options.onJobStart?.({ id: job.id ?? '', files: data.files.length });
-    const sources = data.files.map((f) => ({ file: f.file, path: f.path, ...(f.audio === undefined ? {} : { bytes: Buffer.from(f.audio, 'base64') }) }));
-    const rows = await classifyRecordings(clf, sources, { ...data.options, parallel: decoders });
+    const sources = sourcesOf(data.files);
+    let adapter;
+    if (data.options.adapt === 'folder') {
+      if (!clf.adapts) throw new UnrecoverableError('the job asks for folder adaptation, and this worker\'s model was trained without it');
+      adapter = loadAdapter(data.statistics, { features: clf.metadata.features, ...(data.options.minSpeechSeconds === undefined ? {} : { minSpeechSeconds: data.options.minSpeechSeconds }) });
+    }
+    const rows = await classifyRecordings(clf, sources, { ...data.options, parallel: decoders, ...(adapter === undefined ? {} : { adapter }) });
     options.onJob?.({ id: job.id ?? '', files: rows.length, failed: rows.filter((r) => r.error).length, seconds: (Date.now() - started) / 1000 });
     return { labels, rows };
   };
