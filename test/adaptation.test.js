@@ -364,6 +364,12 @@ describe('speaker adaptation: training and evaluating', function () {
     const groups = predictions(path.join(tmp, 'm.onnx'), 'groups.jsonl', ['--adapt-group', '2', '--min-speech', '0']);
     assert.match(groups.stdout, /adaptation \(folder, groups of 2\): 8 clips adapted/);
     assert.ok(groups.rows.some((row, i) => maxDiff(row.probabilities, onnx.rows[i].probabilities) > 1e-4));
+    // Two actors in one group: one mixed statistics for both (here the test split has one actor: 4 alone).
+    const all = predictions(path.join(tmp, 'm.onnx'), 'mixed.jsonl', ['--split', 'all', '--adapt-mix', '2']);
+    assert.match(all.stdout, /adaptation \(folder, 2 actors mixed\): 32 clips adapted/);
+    const perActor = predictions(path.join(tmp, 'm.onnx'), 'per-actor.jsonl', ['--split', 'all']);
+    const actor4 = (rows) => rows.filter((r) => /-04\.wav$/.test(r.file));
+    assert.ok(actor4(all.rows).some((row, i) => maxDiff(row.probabilities, actor4(perActor.rows)[i].probabilities) > 1e-4), 'actor 4 mixed with actor 3 is adapted otherwise');
   });
 
   it('refuses to centre and adapt at once, and an unknown adaptation', () => {

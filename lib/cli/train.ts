@@ -59,7 +59,7 @@ chain; default all): with --centre utterance, preemphasis is nearly a copy of th
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
                     [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows] [--out DIR]
-                    [--adapt none|folder|file] [--adapt-group N] [--min-speech SECONDS] [--seed 1]
+                    [--adapt none|folder|file] [--adapt-group N] [--adapt-mix N] [--min-speech SECONDS] [--seed 1]
 
 Prints accuracy, unweighted average recall, macro-F1, per-class precision/recall and
 the confusion matrix of a trained model on a RAVDESS-style folder, using the split the
@@ -86,7 +86,9 @@ otherwise): folder adapts to each actor's clips of the split as a condition deli
 them (the statistics of their speech frames, never their labels), as emo classify
 --adapt folder adapts to a folder; file to each clip alone. --adapt-group N cuts each
 actor's clips into groups of N (in an order drawn with --seed) that adapt to
-themselves: how much speech adaptation needs. A group with less speech than
+themselves: how much speech adaptation needs. --adapt-mix N puts N actors' clips in
+one group (actors in order: 21 with 22, 23 with 24): what a folder of mixed speakers
+costs. A group with less speech than
 --min-speech (default ${DEFAULT_MIN_SPEECH_SECONDS} s, as emo classify) is scored without adaptation.`;
 
 export function pct(x: number): string {
@@ -347,14 +349,24 @@ function parseConditions(text: string | undefined): Condition[] {
 
 /**
  * The clips of an evaluation in the groups that adapt together: all in one (no adaptation), each
- * actor's (folder), each actor's cut into groups of `size` in a seeded order, or each clip alone (file).
+ * actor's (folder), each actor's cut into groups of `size` in a seeded order, `mix` actors' clips
+ * together (in actor order), or each clip alone (file).
  */
-function adaptationUnits(chosen: EvaluatedEntry[], mode: string, size: number | undefined, seed: number): EvaluatedEntry[][] {
+function adaptationUnits(chosen: EvaluatedEntry[], mode: string, grouping: { size?: number | undefined; mix?: number | undefined }, seed: number): EvaluatedEntry[][] {
   if (mode === 'none') return [chosen];
   if (mode === 'file') return chosen.map((e) => [e]);
   const units: EvaluatedEntry[][] = [];
   const rng = new Mulberry32(seed);
-  for (const actor of [...new Set(chosen.map((e) => e.actor))].sort((a, b) => a - b)) {
+  const size = grouping.size;
+  const actors = [...new Set(chosen.map((e) => e.actor))].sort((a, b) => a - b);
+  if (grouping.mix !== undefined) {
+    for (let i = 0; i < actors.length; i += grouping.mix) {
+      const mixed = actors.slice(i, i + grouping.mix);
+      units.push(chosen.filter((e) => mixed.includes(e.actor)));
+    }
+    return units;
+  }
+  for (const actor of actors) {
     const clips = chosen.filter((e) => e.actor === actor);
     if (size === undefined) {
       units.push(clips);
@@ -380,6 +392,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       out: { type: 'string' },
       adapt: { type: 'string' },
       'adapt-group': { type: 'string' },
+      'adapt-mix': { type: 'string' },
       'min-speech': { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -403,7 +416,9 @@ export async function runEvaluate(argv: string[]): Promise<number> {
   const adaptGroup = numberFlag('adapt-group', values['adapt-group'], EVALUATE_USAGE, { integer: true, min: 1, max: 1e6 });
   const minSpeechSeconds = numberFlag('min-speech', values['min-speech'], EVALUATE_USAGE, { min: 0, max: 86400 }) ?? DEFAULT_MIN_SPEECH_SECONDS;
   const seed = numberFlag('seed', values.seed, EVALUATE_USAGE, { integer: true, min: 0, max: 2 ** 31 - 1 }) ?? 1;
-  if (adaptGroup !== undefined && values.adapt !== undefined && values.adapt !== 'folder') throw new UsageError('--adapt-group groups the clips of --adapt folder', EVALUATE_USAGE);
+  const adaptMix = numberFlag('adapt-mix', values['adapt-mix'], EVALUATE_USAGE, { integer: true, min: 1, max: 1000 });
+  if ((adaptGroup !== undefined || adaptMix !== undefined) && values.adapt !== undefined && values.adapt !== 'folder') throw new UsageError('--adapt-group and --adapt-mix group the clips of --adapt folder', EVALUATE_USAGE);
+  if (adaptGroup !== undefined && adaptMix !== undefined) throw new UsageError('--adapt-group or --adapt-mix, not both', EVALUATE_USAGE);
   if (protocol === 'windows' && values.adapt !== undefined && values.adapt !== 'none') throw new UsageError('--protocol windows scores without adaptation', EVALUATE_USAGE);
 
   // Files go where the user asks (default: here), never beside the model: that may be the package's own models/.
@@ -429,7 +444,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     }
     const adaptMode = values.adapt ?? (predictor.adaptation !== null && protocol === 'offset' ? 'folder' : 'none');
     const adapting = adaptMode !== 'none';
-    const units = adaptationUnits(chosen, adaptMode, adaptGroup, seed);
+    const units = adaptationUnits(chosen, adaptMode, { size: adaptGroup, mix: adaptMix }, seed);
     const table: Array<{ condition: Condition; metrics: ClassificationMetrics; failed: number }> = [];
     let anyFailed = false;
     for (const condition of conditions) {
@@ -495,7 +510,8 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       printMetrics(name, metrics);
       if (adapting) {
         const adapted = chosen.length - unadapted;
-        process.stdout.write(`adaptation (${adaptMode}${adaptGroup === undefined ? '' : `, groups of ${adaptGroup}`}): ${adapted} clips adapted, mean ${(adapted > 0 ? adaptedSeconds / adapted : 0).toFixed(1)} s of speech each; ${unadapted} below the ${minSpeechSeconds} s needed, classified without\n`);
+        const grouping = adaptGroup !== undefined ? `, groups of ${adaptGroup}` : adaptMix !== undefined ? `, ${adaptMix} actors mixed` : '';
+        process.stdout.write(`adaptation (${adaptMode}${grouping}): ${adapted} clips adapted, mean ${(adapted > 0 ? adaptedSeconds / adapted : 0).toFixed(1)} s of speech each; ${unadapted} below the ${minSpeechSeconds} s needed, classified without\n`);
       }
       if (failed > 0) process.stdout.write(`${failed} clips failed\n`);
       anyFailed ||= failed > 0;
