@@ -134,8 +134,9 @@ describe('scale-out: emo classify --redis and emo worker', function () {
     await events.waitUntilReady();
     try {
       const a = worker(redis.url, queue);
-      const b = worker(redis.url, queue);
-      await until(() => /taking jobs/.test(a.stderr) && /taking jobs/.test(b.stderr), 60, 'the workers to start');
+      const b = worker(redis.url, queue, ['--metrics-port', '0']);
+      await until(() => /taking jobs/.test(a.stderr) && /metrics at/.test(b.stderr), 60, 'the workers to start');
+      const metricsUrl = /metrics at (\S+)/.exec(b.stderr)[1];
       const out = path.join(tmp, 'two-workers.jsonl');
       const producer = emo(['classify', corpus, '--redis', redis.url, '--queue', queue, '--out', out]);
       // The worker reports a job when it starts it: killed then, the job is surely unfinished (killing
@@ -155,6 +156,17 @@ describe('scale-out: emo classify --redis and emo worker', function () {
       // The killed worker's job went back to the queue and was done by the other.
       assert.ok(stalled.length >= 1, 'a job was recovered from the killed worker');
       assert.match(b.stderr, /job emo-\S+: \d+ files/);
+      // The survivor's metrics: its jobs, the retried one among them, its files, the model.
+      const text = await (await fetch(metricsUrl)).text();
+      const value = (series) => Number((text.split('\n').find((l) => l.startsWith(`${series} `)) ?? ' 0').split(' ').pop());
+      const jobsDone = (b.stderr.match(/job emo-\S+: \d+ files/g) ?? []).length;
+      assert.equal(value('emo_worker_jobs_total{kind="classify",outcome="done"}'), jobsDone);
+      assert.ok(value('emo_worker_jobs_retried_total{kind="classify"}') >= 1, text);
+      const filesDone = (b.stderr.match(/: (\d+) files/g) ?? []).map((m) => Number(/(\d+)/.exec(m)[1])).reduce((x, y) => x + y, 0);
+      assert.equal(value('emo_worker_files_total{outcome="classified"}') + value('emo_worker_files_total{outcome="failed"}'), filesDone);
+      assert.ok(value('emo_worker_job_seconds_count{kind="classify"}') >= jobsDone);
+      assert.match(text, /^emo_worker_model_info\{model="model\.onnx",emo_version="[^"]+",provider="cpu",adapts="false"\} 1$/m);
+      assert.match(text, /^process_resident_memory_bytes \d+$/m);
       // SIGTERM: the survivor finishes what it has and exits 0.
       b.child.kill('SIGTERM');
       assert.equal(await b.exited, 0, b.stderr);

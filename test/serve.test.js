@@ -253,6 +253,35 @@ describe('emo serve: HTTP API', function () {
     assert.ok(EMOTIONS.includes((await clf.classify(wavOf(3.5, 1))).label));
   });
 
+  it('GET /metrics: Prometheus text with requests by route and status, latency, the queue, the model and the process', async () => {
+    const before = await request(new URL('metrics', base), { method: 'GET' });
+    assert.equal(before.status, 200);
+    assert.match(before.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+    const value = (text, series) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const ok = 'emo_http_requests_total{route="/api/classify",method="POST",status="200"}';
+    const bad = 'emo_http_requests_total{route="/api/classify",method="POST",status="400"}';
+    const [ok0, bad0, clips0] = [value(before.text, ok), value(before.text, bad), value(before.text, 'emo_clips_classified_total')];
+    for (const seed of [1, 2, 3]) assert.equal((await postAudio(base, wavOf(3.5, seed))).status, 200);
+    assert.equal((await postAudio(base, Buffer.from('RIFF nonsense'))).status, 400);
+    await request(new URL('api/no-such-route', base), { method: 'GET' });
+    const after = (await request(new URL('metrics', base), { method: 'GET' })).text;
+    assert.equal(value(after, ok) - ok0, 3);
+    assert.equal(value(after, bad) - bad0, 1);
+    assert.equal(value(after, 'emo_clips_classified_total') - clips0, 3);
+    assert.ok(value(after, 'emo_http_request_duration_seconds_count{route="/api/classify",method="POST"}') >= 4);
+    assert.ok(value(after, 'emo_inference_batch_clips_count') >= 3);
+    assert.ok(value(after, 'emo_inference_seconds_count{kind="clips"}') >= 3);
+    assert.match(after, /emo_http_requests_total\{route="unmatched",method="GET",status="404"\} \d+/);
+    assert.match(after, /^emo_model_info\{model="model\.onnx",emo_version="[^"]+",provider="cpu",labels="neutral,calm,happy,sad,angry,fearful,disgust,surprised",adapts="false"\} 1$/m);
+    assert.equal(value(after, 'emo_queue_capacity'), 32);
+    assert.match(after, /^emo_queue_refused_total \d+$/m);
+    assert.match(after, /^process_cpu_user_seconds_total [\d.e+-]+$/m);
+    assert.match(after, /^nodejs_eventloop_lag_seconds [\d.e+-]+$/m);
+  });
+
   it('checks its options', async () => {
     await assert.rejects(emo.createServer({ model: clf, port: 70000 }), RangeError);
     await assert.rejects(emo.createServer({ model: clf, maxUploadMb: 0 }), RangeError);

@@ -6,7 +6,7 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 
 export const WORKER_USAGE = `Usage: emo worker --redis URL [--queue emo-classify] [--concurrency 1] [--model FILE]
                   [--provider cpu|cuda|auto] [--threads N] [--batch 32]
-                  [--stalled-after 30] [--redis-wait 60]
+                  [--stalled-after 30] [--redis-wait 60] [--metrics-port N [--metrics-host 127.0.0.1]]
 
 Takes the jobs of 'emo classify --redis URL' from the queue and classifies their files
 (read by path from storage the machines share, or shipped in the job), a job's clips
@@ -24,6 +24,10 @@ batched through the model. Run one on every machine; any number may come and go.
                       (killed, frozen, cut off) goes to another worker (default 30)
   --redis-wait S      seconds to keep trying when Redis goes away (default 60); then
                       exit 1, for a supervisor to restart it
+  --metrics-port N    serve Prometheus metrics at http://host:N/metrics: jobs done,
+                      failed and retried, files (rate() is files per second), job time,
+                      the process; 0 picks a free port (printed)
+  --metrics-host H    its interface (default 127.0.0.1; 0.0.0.0 for a Prometheus elsewhere)
 
 SIGTERM or Ctrl-C: finish the jobs in progress, then exit 0; a second one: exit at once
 (the unfinished jobs go to other workers after --stalled-after seconds).`;
@@ -41,6 +45,8 @@ export async function runWorker(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       'stalled-after': { type: 'string' },
       'redis-wait': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     WORKER_USAGE,
@@ -61,6 +67,8 @@ export async function runWorker(argv: string[]): Promise<number> {
   const stalledAfterSeconds = numberFlag('stalled-after', values['stalled-after'], WORKER_USAGE, { min: 0.5, max: 86400 });
   const redisWaitSeconds = numberFlag('redis-wait', values['redis-wait'], WORKER_USAGE, { min: 1, max: 86400 });
   const queue = values.queue;
+  const metricsPort = numberFlag('metrics-port', values['metrics-port'], WORKER_USAGE, { integer: true, min: 0, max: 65535 });
+  if (values['metrics-host'] !== undefined && metricsPort === undefined) throw new UsageError('--metrics-host goes with --metrics-port', WORKER_USAGE);
 
   const worker = await startClassifyWorker(url, {
     concurrency,
@@ -71,10 +79,13 @@ export async function runWorker(argv: string[]): Promise<number> {
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(stalledAfterSeconds === undefined ? {} : { stalledAfterSeconds }),
     ...(redisWaitSeconds === undefined ? {} : { redisWaitSeconds }),
+    ...(metricsPort === undefined ? {} : { metricsPort }),
+    ...(values['metrics-host'] === undefined ? {} : { metricsHost: values['metrics-host'] }),
     onJobStart: ({ id, files }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: started, ${files} files\n`),
     onJob: ({ id, files, failed, seconds }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: ${files} files${failed > 0 ? ` (${failed} failed)` : ''} in ${seconds.toFixed(1)} s\n`),
   });
   process.stderr.write(`emo worker: taking jobs from queue '${queue ?? 'emo-classify'}' at ${describeRedisUrl(url)} (concurrency ${concurrency}; pid ${process.pid})\n`);
+  if (worker.metricsUrl !== null) process.stderr.write(`emo worker: metrics at ${worker.metricsUrl}\n`);
   let signals = 0;
   const stop = (signal: NodeJS.Signals) => {
     signals++;

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EmoError } from '../errors';
 import { loadClassifier, type Classifier, type Provider } from '../infer/classifier';
@@ -13,6 +14,7 @@ import { loadAdapter } from '../infer/adapter';
 import { classifyRecordings, loadRecordings } from '../infer/recordings';
 import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
 import { isClassifyJobData, isStatisticsJobData, type ClassifyJobResult, type JobFile, type StatisticsJobResult } from './jobs';
+import { WorkerMetrics } from './metrics';
 
 /** Options of {@link startClassifyWorker}. */
 export interface ClassifyWorkerOptions {
@@ -36,6 +38,13 @@ export interface ClassifyWorkerOptions {
   stalledAfterSeconds?: number;
   /** Seconds to keep trying when Redis goes away before {@link ClassifyWorker.done} rejects (default 60). */
   redisWaitSeconds?: number;
+  /**
+   * Serve Prometheus metrics (`GET /metrics`: jobs done, failed and retried, files, job time, the
+   * process) on this port (0: a free one; see {@link ClassifyWorker.metricsUrl}). Default: none.
+   */
+  metricsPort?: number;
+  /** Interface of the metrics port (default `'127.0.0.1'`; `'0.0.0.0'` for a Prometheus elsewhere). */
+  metricsHost?: string;
   /** Called when a job starts (for logs). */
   onJobStart?: (report: { id: string; files: number }) => void;
   /** Called after each job (for logs). */
@@ -46,6 +55,8 @@ export interface ClassifyWorkerOptions {
 export interface ClassifyWorker {
   /** The model's labels. */
   readonly labels: readonly string[];
+  /** `http://host:port/metrics` when `metricsPort` was given, else null. */
+  readonly metricsUrl: string | null;
   /**
    * Stops taking jobs. Graceful (default): the jobs in progress finish and their results are
    * stored. `force`: they are abandoned at once, and go back to the queue for another worker
@@ -92,8 +103,27 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
     return { adapts: true, statistics: adapter.toJSON() };
   };
 
-  const classifyJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult> => {
-    if (job.name === 'statistics') return statisticsJob(job);
+  const metrics = options.metricsPort === undefined ? null : new WorkerMetrics({ name: typeof options.model === 'string' ? path.basename(options.model) : options.model === undefined ? 'bundled' : 'bytes', version: clf.metadata.version, provider: clf.provider, adapts: clf.adapts });
+  const metricsServer = metrics === null ? null : await metrics.listen(options.metricsPort as number, options.metricsHost ?? '127.0.0.1');
+
+  // Every job through here: its metrics, whatever its kind and outcome.
+  const runJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult> => {
+    const kind = job.name === 'statistics' ? 'statistics' : 'classify';
+    const started = process.hrtime.bigint();
+    metrics?.started(kind, (job.attemptsStarted ?? 0) > 1 || (job.stalledCounter ?? 0) > 0);
+    const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const result = kind === 'statistics' ? await statisticsJob(job) : await classifyJob(job);
+      const rows = (result as ClassifyJobResult).rows;
+      metrics?.finished(kind, 'done', seconds(), rows === undefined ? undefined : { classified: rows.filter((r) => !r.error).length, failed: rows.filter((r) => r.error).length });
+      return result;
+    } catch (error) {
+      metrics?.finished(kind, 'failed', seconds());
+      throw error;
+    }
+  };
+
+  const classifyJob = async (job: Job): Promise<ClassifyJobResult> => {
     if (!isClassifyJobData(job.data)) throw new UnrecoverableError('not an emo classify job (unknown data format)');
     const started = Date.now();
     const data = job.data;
@@ -109,7 +139,7 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
     return { labels, rows };
   };
 
-  const worker = new Worker(options.queue ?? DEFAULT_QUEUE, classifyJob, {
+  const worker = new Worker(options.queue ?? DEFAULT_QUEUE, runJob, {
     connection: bullConnection(url),
     concurrency,
     lockDuration: stalledMs,
@@ -129,10 +159,11 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
       .close(force)
       .catch(() => {})
       .then(() => clf.close())
+      .then(() => metricsServer?.close())
       .then(() => settle(error));
     return closing;
   };
   const watch = new RedisWatch(url, options.redisWaitSeconds ?? DEFAULT_REDIS_WAIT_SECONDS, (error) => void close(true, error));
   void worker.run().catch((error: unknown) => void close(true, error instanceof EmoError ? error : new EmoError(`the queue worker stopped: ${(error as Error).message}`, 'ERR_QUEUE_UNAVAILABLE')));
-  return { labels, close: (force) => close(force), done };
+  return { labels, metricsUrl: metricsServer?.url ?? null, close: (force) => close(force), done };
 }

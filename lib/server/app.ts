@@ -20,8 +20,9 @@ import { DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
 import { describeError, HttpError } from './errors';
 import type { EmoServer, ServerOptions } from './index';
 import { AdapterStore } from './adapters';
+import { ServerMetrics } from './metrics';
 import { registerLive, type ResolvedLiveLimits } from './live';
-import { InferenceQueue, type Ticket } from './queue';
+import { InferenceQueue, type QueueStats, type Ticket } from './queue';
 
 /** The page's files. They stay beside the sources (the package ships `lib/server/public/`). */
 export const PUBLIC_DIR = path.join(__dirname, '..', '..', 'lib', 'server', 'public');
@@ -115,7 +116,11 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
     : (model as Classifier);
   const features = classifier.metadata.features;
   const clipSeconds = features.durationSeconds;
-  const queue = new InferenceQueue(classifier, settings.queueSize, settings.maxBatch ?? classifier.batchSize);
+  // The model's name for the metrics: a bundled name, a file's base name, or what was given.
+  const modelName = typeof model === 'string' ? path.basename(model) : owned ? (model === undefined ? 'bundled' : 'bytes') : 'classifier';
+  let live: { connections(): number } = { connections: () => 0 };
+  const metrics: ServerMetrics = new ServerMetrics(classifier, modelName, { queue: (): QueueStats => queue.stats(), liveConnections: () => live.connections(), adapters: () => adapters.size });
+  const queue: InferenceQueue = new InferenceQueue(classifier, settings.queueSize, settings.maxBatch ?? classifier.batchSize, metrics.run);
   const ffmpegSlots = new Semaphore(Math.max(1, os.availableParallelism()));
   const tickets = new WeakMap<FastifyRequest, Ticket>();
   const adapters = new AdapterStore(classifier, settings.maxAdapters, settings.adapterIdleMs, settings.minSpeechSeconds);
@@ -137,6 +142,10 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
     if (status === 413 || status === 503 || status === 415) reply.header('connection', 'close');
     if (status === 503) reply.header('retry-after', '1');
     void reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, so /api/adapters/<id> is one series; anything unrouted is one more.
+    metrics.request(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no such page: ${request.method} ${request.url.slice(0, 200)}` } });
@@ -178,6 +187,10 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   await app.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'], dotfiles: 'deny', maxAge: 0 });
 
   app.get('/healthz', async () => ({ status: 'ok', provider: classifier.provider, ...stats() }));
+  app.get('/metrics', async (_request, reply) => {
+    void reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
 
   app.get('/api/model', { config: limited }, async () => ({
     labels: classifier.labels,
@@ -258,7 +271,7 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
     );
   });
 
-  const live = await registerLive(app, { queue, classifier, limits: settings.live, routeConfig: limited, minSpeechSeconds: settings.minSpeechSeconds });
+  live = await registerLive(app, { queue, classifier, limits: settings.live, routeConfig: limited, minSpeechSeconds: settings.minSpeechSeconds });
 
   /** The upload's bytes and declared type: a raw audio body, or the one file of a multipart form. */
   async function readUpload(request: FastifyRequest): Promise<{ bytes: Uint8Array; type: string }> {

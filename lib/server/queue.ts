@@ -43,7 +43,7 @@ export interface QueueStats {
   admitted: number;
   /** The most tickets out at once. */
   capacity: number;
-  /** Clips classified since the start (timelines not counted). */
+  /** Clips classified since the start (timelines and clips that failed not counted). */
   clips: number;
   /** `classifyBatch` calls they took: fewer than `clips` when requests were batched together. */
   batches: number;
@@ -53,7 +53,12 @@ export interface QueueStats {
   timelines: number;
   /** Admissions refused because the queue was full. */
   refused: number;
+  /** Jobs (clips and timelines) waiting for the model now. */
+  waiting: number;
 }
+
+/** What the queue reports of each model call, for metrics: clips in it (1 for a timeline) and seconds it took. */
+export type RunObserver = (kind: 'clips' | 'timeline', size: number, seconds: number) => void;
 
 /**
  * A place in the queue. Its slot is free again once the holder has released it and its jobs have
@@ -113,6 +118,7 @@ export class InferenceQueue {
     private readonly classifier: Classifier,
     readonly capacity: number,
     private readonly maxBatch: number,
+    private readonly observe: RunObserver = () => {},
   ) {}
 
   /** A ticket, or null when `capacity` tickets are out (the caller answers "busy"). */
@@ -129,7 +135,7 @@ export class InferenceQueue {
   }
 
   stats(): QueueStats {
-    return { admitted: this.admitted, capacity: this.capacity, ...this.counters };
+    return { admitted: this.admitted, capacity: this.capacity, ...this.counters, waiting: this.waiting.length };
   }
 
   /** Resolves once every ticket is back (for a graceful shutdown). */
@@ -175,6 +181,7 @@ export class InferenceQueue {
   private async runClips(jobs: ClipJob[]): Promise<void> {
     const settings = (jobs[0] as ClipJob).settings;
     let results: Array<EmotionResult | ClassifyFailure>;
+    const started = process.hrtime.bigint();
     try {
       results = await this.classifier.classifyBatch(
         jobs.map((j) => j.input),
@@ -184,7 +191,8 @@ export class InferenceQueue {
       for (const job of jobs) job.reject(error);
       return;
     }
-    this.counters.clips += jobs.length;
+    this.observe('clips', jobs.length, Number(process.hrtime.bigint() - started) / 1e9);
+    this.counters.clips += results.filter((r) => !('error' in r)).length;
     this.counters.batches++;
     this.counters.largestBatch = Math.max(this.counters.largestBatch, jobs.length);
     jobs.forEach((job, i) => {
@@ -198,7 +206,9 @@ export class InferenceQueue {
 
   private async runTimeline(job: TimelineJob): Promise<void> {
     try {
+      const started = process.hrtime.bigint();
       const result = await this.classifier.timeline(job.input, job.options);
+      this.observe('timeline', 1, Number(process.hrtime.bigint() - started) / 1e9);
       this.counters.timelines++;
       job.resolve(result);
     } catch (error) {
