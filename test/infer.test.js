@@ -299,6 +299,33 @@ describe('inference: loadClassifier', function () {
     }
   });
 
+  it('{ worker }: the model runs in worker threads, with the same results as on the calling thread', async () => {
+    const inputs = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((seed) => wavOf(voice(3.6, 48000, seed), 48000));
+    inputs.splice(4, 0, Buffer.from('not a wav'));
+    const here = await emo.loadClassifier(bytes, { batchSize: 8 });
+    const pooled = await emo.loadClassifier(bytes, { batchSize: 8, worker: 2, threads: 1 });
+    const single = await emo.loadClassifier(bytes, { worker: true });
+    try {
+      assert.equal(here.workers, 0);
+      assert.equal(pooled.workers, 2);
+      assert.equal(single.workers, 1);
+      const strip = (rs) => rs.map((r) => ('error' in r ? r.error.code : r));
+      const expected = strip(await here.classifyBatch(inputs));
+      assert.deepEqual(strip(await pooled.classifyBatch(inputs)), expected);
+      // Several calls at once share the pool; each gets its own answers.
+      const together = await Promise.all([pooled.classifyBatch(inputs.slice(0, 5)), pooled.classifyBatch(inputs.slice(5)), single.classify(inputs[0])]);
+      assert.deepEqual([...strip(together[0]), ...strip(together[1])], expected);
+      assert.deepEqual(together[2], expected[0]);
+      const long = wavOf(voice(9, 16000, 3), 16000);
+      assert.deepEqual(await single.timeline(long), await here.timeline(long));
+    } finally {
+      await Promise.all([here.close(), pooled.close(), single.close()]);
+    }
+    await assert.rejects(pooled.classify(inputs[0]), /closed/);
+    await assert.rejects(emo.loadClassifier(bytes, { worker: -1 }), RangeError);
+    await assert.rejects(emo.loadClassifier(bytes, { worker: 'yes' }), TypeError);
+  });
+
   it('close() releases the session; later calls fail clearly', async () => {
     const c = await emo.loadClassifier(bytes);
     await c.close();

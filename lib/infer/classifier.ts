@@ -35,6 +35,14 @@ export interface ClassifierOptions {
    * the model runs them 4 at a time (same speed, a quarter of the memory); on CUDA all at once.
    */
   batchSize?: number;
+  /**
+   * Run the model in worker threads, so that a run never blocks the event loop (a server's
+   * requests, a live stream, timers): `true` for one thread, a number for a pool of that many,
+   * each with its own session of `threads` threads (runs go to the least busy). Features already
+   * run off the event loop, on the native pool. Default `false`: the model runs on the calling
+   * thread (onnxruntime-node's `run` is synchronous inside its promise).
+   */
+  worker?: boolean | number;
 }
 
 /** Options of {@link Classifier.classify} and {@link Classifier.classifyBatch}. */
@@ -171,7 +179,7 @@ function checkClassifyOptions(options: unknown, extra: readonly string[] = []): 
 export class Classifier {
   /** The execution provider in use: `'cpu'` or `'cuda'`. */
   readonly provider: 'cpu' | 'cuda';
-  /** Clips per onnxruntime run. */
+  /** Clips per pipeline step. */
   readonly batchSize: number;
   private readonly model: OnnxEmotionModel;
   private readonly floorDb: number;
@@ -200,6 +208,11 @@ export class Classifier {
   /** The model's metadata: labels, feature pipeline, version, training record, export parity. */
   get metadata(): EmoModelMetadata {
     return this.model.metadata;
+  }
+
+  /** Worker threads the model runs in (0: the calling thread). See {@link ClassifierOptions.worker}. */
+  get workers(): number {
+    return this.model.workers;
   }
 
   /** Whether the model was trained with speaker adaptation and takes an adapter. */
@@ -375,14 +388,20 @@ export class Classifier {
       const size = this.model.clipSize;
       const probabilities = new Float32Array(good.length * this.labels.length);
       const attention = new Float32Array(good.length * this.model.metadata.features.shape[0]);
+      // One run per `runClips` clips; with a pool of worker threads they run side by side.
+      const runs: Array<Promise<void>> = [];
       for (let first = 0; first < good.length; first += this.runClips) {
         const part = good.slice(first, first + this.runClips);
         const input = new Float32Array(part.length * size);
         part.forEach((i, j) => input.set((features[i] as MelChunks).data, j * size));
-        const out = await this.model.run(input, part.length);
-        probabilities.set(out.probabilities, first * this.labels.length);
-        attention.set(out.attention, first * this.model.metadata.features.shape[0]);
+        const run = this.model.run(input, part.length).then((out) => {
+          probabilities.set(out.probabilities, first * this.labels.length);
+          attention.set(out.attention, first * this.model.metadata.features.shape[0]);
+        });
+        runs.push(run);
+        if (this.model.workers <= 1) await run;
       }
+      await Promise.all(runs);
       const labels = this.labels;
       const chunks = attention.length / good.length;
       good.forEach((i, j) => {
@@ -406,8 +425,8 @@ export class Classifier {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', threads: number | undefined): Promise<OnnxEmotionModel> {
-  return openOnnxModel(model, { threads, provider });
+function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', threads: number | undefined, workers: number): Promise<OnnxEmotionModel> {
+  return openOnnxModel(model, { threads, provider, workers });
 }
 
 /**
@@ -428,22 +447,23 @@ function createSession(model: string | Uint8Array, provider: 'cpu' | 'cuda', thr
  */
 export async function loadClassifier(model?: string | Uint8Array, options: ClassifierOptions = {}): Promise<Classifier> {
   const o = checkPlainObject('options', options);
-  checkKnownKeys('options', o, ['provider', 'threads', 'batchSize']);
+  checkKnownKeys('options', o, ['provider', 'threads', 'batchSize', 'worker']);
   const provider = (o.provider ?? 'cpu') as Provider;
   if (!PROVIDERS.includes(provider)) throw invalidRange('options.provider', `one of ${PROVIDERS.map((p) => `'${p}'`).join(', ')}`, provider);
   const threads = o.threads === undefined ? undefined : checkInteger('options.threads', o.threads, 1, 1024);
   const batchSize = o.batchSize === undefined ? 32 : checkInteger('options.batchSize', o.batchSize, 1, 4096);
+  const workers = o.worker === undefined || o.worker === false ? 0 : o.worker === true ? 1 : checkInteger('options.worker', o.worker, 0, 256);
   const source = resolveModel(model);
-  if (provider === 'cpu') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+  if (provider === 'cpu') return new Classifier(await createSession(source, 'cpu', threads, workers), 'cpu', batchSize);
   if (!cudaProviderInstalled()) {
-    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads, workers), 'cpu', batchSize);
     throw new EmoError(CUDA_HINT, 'ERR_PROVIDER_UNAVAILABLE');
   }
   try {
-    return new Classifier(await createSession(source, 'cuda', threads), 'cuda', batchSize);
+    return new Classifier(await createSession(source, 'cuda', threads, workers), 'cuda', batchSize);
   } catch (error) {
     if (error instanceof EmoError && error.code !== 'ERR_PROVIDER_UNAVAILABLE') throw error;
-    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads), 'cpu', batchSize);
+    if (provider === 'auto') return new Classifier(await createSession(source, 'cpu', threads, workers), 'cpu', batchSize);
     throw error;
   }
 }

@@ -12,11 +12,10 @@ import { EMOTIONS } from '../data/ravdess';
 import { EmoError } from '../errors';
 import { describeFeatures, featureDifferences, resolveFeatureOptions, type FeatureDescriptor } from '../features/options';
 import { checkInteger } from '../validate';
+import { createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
+export { onnxRuntime, type SessionSettings } from './session';
 
-/** ONNX names of the graph's input and outputs (a contract: consumers address them by name). */
-export const ONNX_INPUT = 'mel';
-export const ONNX_PROBABILITIES = 'probabilities';
-export const ONNX_ATTENTION = 'attention';
+export { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES } from './session';
 
 /** Metadata keys an emo-native model carries (`metadata_props`). */
 export const METADATA_KEYS = {
@@ -198,20 +197,6 @@ export function checkModelFeatures(metadata: EmoModelMetadata, pipeline: Feature
   }
 }
 
-let ortModule: typeof Ort | undefined;
-
-/** onnxruntime-node, loaded on first use (it maps a 45 MB library; feature-only users never pay for it). */
-export function onnxRuntime(): typeof Ort {
-  if (ortModule === undefined) {
-    try {
-      ortModule = require('onnxruntime-node') as typeof Ort;
-    } catch (error) {
-      throw new EmoError(`onnxruntime-node could not be loaded (${(error as Error).message}); reinstall the package's dependencies with 'npm ci'`, 'ERR_NATIVE_LOAD');
-    }
-  }
-  return ortModule;
-}
-
 /** Options of {@link openOnnxModel}. */
 export interface OpenModelOptions {
   /** Threads onnxruntime uses inside one run. Default: onnxruntime's own choice (one per core). */
@@ -224,6 +209,17 @@ export interface OpenModelOptions {
    * inspect a file).
    */
   pipeline?: FeatureDescriptor | false;
+  /**
+   * Worker threads to run the model in, each with its own session of `threads` threads (0, the
+   * default: the calling thread, whose event loop each run then blocks).
+   */
+  workers?: number;
+}
+
+/** What runs a model's graph: a session in this thread, or a pool of worker threads with one each. */
+export interface ModelRunner {
+  run(mel: Float32Array, shape: number[]): Promise<OnnxRunOutput>;
+  close(): Promise<void>;
 }
 
 /** The output of one run over a batch of clips. */
@@ -234,19 +230,35 @@ export interface OnnxRunOutput {
   attention: Float32Array;
 }
 
+/** A session in the calling thread: a run blocks its event loop while the graph computes. */
+class SessionRunner implements ModelRunner {
+  constructor(private readonly session: Ort.InferenceSession) {}
+
+  async run(mel: Float32Array, shape: number[]): Promise<OnnxRunOutput> {
+    const out = await this.session.run({ [ONNX_INPUT]: new (onnxRuntime().Tensor)('float32', mel, shape) });
+    return { probabilities: out[ONNX_PROBABILITIES]?.data as Float32Array, attention: out[ONNX_ATTENTION]?.data as Float32Array };
+  }
+
+  close(): Promise<void> {
+    return this.session.release();
+  }
+}
+
 /** An exported emo-native model opened in onnxruntime. */
 export class OnnxEmotionModel {
-  private session: Ort.InferenceSession | null;
+  private runner: ModelRunner | null;
 
   /** @internal use {@link openOnnxModel}. */
   constructor(
-    session: Ort.InferenceSession,
+    runner: ModelRunner,
     /** The file's structure and raw metadata. */
     readonly info: OnnxModelInfo,
     /** Its emo-native metadata. */
     readonly metadata: EmoModelMetadata,
+    /** Worker threads running it (0: the calling thread). */
+    readonly workers: number,
   ) {
-    this.session = session;
+    this.runner = runner;
   }
 
   /** Values per clip of the input: chunks · mels · frames. */
@@ -260,21 +272,16 @@ export class OnnxEmotionModel {
    * of each clip, concatenated).
    */
   async run(mel: Float32Array, batch: number): Promise<OnnxRunOutput> {
-    if (this.session === null) throw new Error('the model has been closed');
+    if (this.runner === null) throw new Error('the model has been closed');
     if (mel.length !== batch * this.clipSize) throw new RangeError(`Expected ${batch} clips of ${this.clipSize} values but received ${mel.length} values`);
-    const ort = onnxRuntime();
-    const input = new ort.Tensor('float32', mel, [batch, ...this.metadata.features.shape]);
-    const out = await this.session.run({ [ONNX_INPUT]: input });
-    const probabilities = out[ONNX_PROBABILITIES]?.data as Float32Array;
-    const attention = out[ONNX_ATTENTION]?.data as Float32Array;
-    return { probabilities, attention };
+    return this.runner.run(mel, [batch, ...this.metadata.features.shape]);
   }
 
-  /** Releases the onnxruntime session. Further runs throw. */
+  /** Releases the onnxruntime session(s) (and worker threads). Further runs throw. */
   async close(): Promise<void> {
-    const session = this.session;
-    this.session = null;
-    await session?.release();
+    const runner = this.runner;
+    this.runner = null;
+    await runner?.close();
   }
 }
 
@@ -304,24 +311,16 @@ export async function openOnnxModel(source: string | Uint8Array, options: OpenMo
   const info = inspectOnnx(bytes, name);
   const metadata = readEmoMetadata(info, name);
   if (options.pipeline !== false) checkModelFeatures(metadata, options.pipeline ?? PIPELINE_FEATURES, name);
-  const ort = onnxRuntime();
-  let session: Ort.InferenceSession;
+  const workers = options.workers === undefined ? 0 : checkInteger('options.workers', options.workers, 0, 256);
+  const settings: SessionSettings = { provider: options.provider === 'cuda' ? 'cuda' : 'cpu', threads };
+  let runner: ModelRunner;
   try {
-    session = await ort.InferenceSession.create(bytes, {
-      executionProviders: [options.provider === 'cuda' ? 'cuda' : 'cpu'],
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      // onnxruntime's threads spin between runs by default; here they share the cores with the
-      // feature threads, which the spinning would starve.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    runner = workers === 0 ? new SessionRunner(await createSession(bytes, settings)) : await (await import('./session-pool')).SessionPool.start(bytes, settings, workers);
   } catch (error) {
     if (options.provider === 'cuda') {
       throw new EmoError(`onnxruntime's CUDA provider did not start: ${(error as Error).message}`, 'ERR_PROVIDER_UNAVAILABLE');
     }
     throw invalid(`onnxruntime cannot load it: ${(error as Error).message}`, name);
   }
-  return new OnnxEmotionModel(session, info, metadata);
+  return new OnnxEmotionModel(runner, info, metadata, workers);
 }

@@ -108,10 +108,15 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   const settings = resolveOptions(options);
   const model = options.model;
   const owned = !(model !== undefined && typeof model === 'object' && !(model instanceof Uint8Array));
+  // The model runs in worker threads, never on the event loop: a pool of sessions of two threads
+  // each, as many as `threads` (default: the cores) allows, at least one.
+  const totalThreads = options.threads === undefined ? Math.max(1, os.availableParallelism()) : checkInteger('options.threads', options.threads, 1, 1024);
+  const pool = Math.max(1, Math.floor(totalThreads / 2));
   const classifier: Classifier = owned
     ? await loadClassifier(model as string | Uint8Array | undefined, {
         ...(options.provider === undefined ? {} : { provider: options.provider }),
-        ...(options.threads === undefined ? {} : { threads: options.threads }),
+        threads: Math.max(1, Math.floor(totalThreads / pool)),
+        worker: pool,
       })
     : (model as Classifier);
   const features = classifier.metadata.features;

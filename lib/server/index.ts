@@ -31,7 +31,11 @@ export interface ServerOptions {
   model?: string | Uint8Array | Classifier;
   /** Execution provider when the server loads the model (default `'cpu'`). */
   provider?: Provider;
-  /** onnxruntime threads when the server loads the model (default: one per core). */
+  /**
+   * onnxruntime threads when the server loads the model (default: one per core). The model runs in
+   * worker threads, off the event loop: a pool of `threads / 2` sessions of two threads each (at
+   * least one session).
+   */
   threads?: number;
   /** Interface to listen on (default `'127.0.0.1'`: this machine only). Anything else is an explicit choice. */
   host?: string;

@@ -1,0 +1,52 @@
+/**
+ * A worker thread holding one onnxruntime session (see `SessionPool`): it answers run requests
+ * with the model's outputs, so a run — synchronous inside onnxruntime-node's promise — blocks this
+ * thread, never the application's event loop.
+ *
+ * @packageDocumentation
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type * as Ort from 'onnxruntime-node';
+import { createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
+
+/** A run request: clips laid end to end, and the input's shape. */
+export interface RunRequest {
+  id: number;
+  mel: Float32Array;
+  shape: number[];
+}
+
+/** Its answer: the outputs, or why there are none. */
+export type RunAnswer = { id: number; probabilities: Float32Array; attention: Float32Array } | { id: number; error: { message: string; code?: string } };
+
+async function main(): Promise<void> {
+  const { bytes, settings } = workerData as { bytes: Uint8Array; settings: SessionSettings };
+  const port = parentPort;
+  if (port === null) return;
+  let session: Ort.InferenceSession;
+  try {
+    session = await createSession(bytes, settings);
+  } catch (error) {
+    port.postMessage({ ready: false, message: (error as Error).message, code: (error as { code?: string }).code });
+    return;
+  }
+  port.postMessage({ ready: true });
+  const ort = onnxRuntime();
+  port.on('message', (request: RunRequest | 'close') => {
+    if (request === 'close') {
+      void session.release().finally(() => port.close());
+      return;
+    }
+    session
+      .run({ [ONNX_INPUT]: new ort.Tensor('float32', request.mel, request.shape) })
+      .then((out) => {
+        // Copies: onnxruntime's output buffers are not ours to transfer.
+        const probabilities = Float32Array.from(out[ONNX_PROBABILITIES]?.data as Float32Array);
+        const attention = Float32Array.from(out[ONNX_ATTENTION]?.data as Float32Array);
+        port.postMessage({ id: request.id, probabilities, attention } satisfies RunAnswer, [probabilities.buffer, attention.buffer]);
+      })
+      .catch((error: unknown) => port.postMessage({ id: request.id, error: { message: (error as Error).message } } satisfies RunAnswer));
+  });
+}
+
+void main();

@@ -1,0 +1,49 @@
+/**
+ * onnxruntime sessions as the package makes them, and the graph's names: what both the calling
+ * thread and the inference worker threads need, and nothing else (no native feature code).
+ *
+ * @packageDocumentation
+ */
+import type * as Ort from 'onnxruntime-node';
+import { EmoError } from '../errors';
+
+/** ONNX names of the graph's input and outputs (a contract: consumers address them by name). */
+export const ONNX_INPUT = 'mel';
+export const ONNX_PROBABILITIES = 'probabilities';
+export const ONNX_ATTENTION = 'attention';
+
+let ortModule: typeof Ort | undefined;
+
+/** onnxruntime-node, loaded on first use (it maps a 45 MB library; feature-only users never pay for it). */
+export function onnxRuntime(): typeof Ort {
+  if (ortModule === undefined) {
+    try {
+      ortModule = require('onnxruntime-node') as typeof Ort;
+    } catch (error) {
+      throw new EmoError(`onnxruntime-node could not be loaded (${(error as Error).message}); reinstall the package's dependencies with 'npm ci'`, 'ERR_NATIVE_LOAD');
+    }
+  }
+  return ortModule;
+}
+
+/** How a session is made: the same in this thread and in a worker thread. */
+export interface SessionSettings {
+  provider: 'cpu' | 'cuda';
+  /** Intra-op threads (0: onnxruntime's choice, one per core). */
+  threads: number;
+}
+
+/** An onnxruntime session of a model's bytes, with the package's settings. */
+export async function createSession(bytes: Uint8Array, settings: SessionSettings): Promise<Ort.InferenceSession> {
+  return onnxRuntime().InferenceSession.create(bytes, {
+    executionProviders: [settings.provider],
+    intraOpNumThreads: settings.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // onnxruntime's threads spin between runs by default; here they share the cores with the
+    // feature threads, which the spinning would starve.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+}
+
