@@ -292,6 +292,64 @@ describe('scale-out: emo classify --redis and emo worker', function () {
     assert.ok(rows.length > 0 && rows.every((r) => r.error && /ERR_ADAPTATION_UNSUPPORTED/.test(r.error.message)), JSON.stringify(rows[0]));
   });
 
+  it('emo crossval --redis: folds trained by two workers, one killed mid-fold; the run folders and the summary of a local run', async () => {
+    // A tiny RAVDESS-layout corpus: 4 actors x 8 emotions, each emotion its own level and tone.
+    const cvCorpus = path.join(tmp, 'cv-corpus');
+    let seed = 1;
+    for (const actor of [1, 2, 3, 4])
+      for (let e = 1; e <= 8; e++) {
+        const file = path.join(cvCorpus, `Actor_0${actor}`, `03-01-0${e}-01-01-01-0${actor}.wav`);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const x = voice(3.6, 16000, 500 + seed++);
+        for (let i = 0; i < x.length; i++) x[i] = 0.5 * e * x[i] / 8 + 0.2 * Math.sin((2 * Math.PI * 150 * e * i) / 16000);
+        fs.writeFileSync(file, makeWav([x], { sampleRate: 16000 }));
+      }
+    const recipe = ['--folds', '2', '--val-actors', '1', '--epochs', '3', '--batch', '8', '--no-warp', '--no-masking'];
+    const localOut = path.join(tmp, 'cv-local');
+    const local = spawnSync(process.execPath, [cli, 'crossval', cvCorpus, ...recipe, '--out', localOut], { encoding: 'utf8' });
+    assert.equal(local.status, 0, local.stderr);
+
+    const queue = queueName();
+    const workDir = path.join(tmp, 'shared-work');
+    const out = path.join(tmp, 'cv-queued');
+    // A training step blocks its worker's event loop for a moment: the lock outlasts it.
+    const a = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '15']);
+    const b = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '15']);
+    await until(() => /taking jobs/.test(a.stderr) && /taking jobs/.test(b.stderr), 60, 'the workers to start');
+    const submit = emo(['crossval', cvCorpus, ...recipe, '--out', out, '--redis', redis.url, '--queue', queue]);
+    // Killed after its fold's first epoch is checkpointed: the next worker resumes from there.
+    await until(() => /job fold-\S+: started/.test(a.stderr) && fs.existsSync(workDir) && fs.readdirSync(workDir).some((d) => fs.existsSync(path.join(workDir, d, 'checkpoint', 'state.json'))), 180, 'a fold checkpoint');
+    a.child.kill('SIGKILL');
+    assert.equal(await submit.exited, 0, submit.stderr);
+    // Every fold's epochs print here as the workers finish them (the killed worker's last ones may not have come through).
+    assert.match(submit.stdout, /\[fold 1\/2\] epoch {3}3/);
+    assert.match(submit.stdout, /\[fold 2\/2\] epoch {3}3/);
+    assert.match(submit.stdout, /overall: 2\/2 folds done/);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'crossval.json'), 'utf8'));
+    const reference = JSON.parse(fs.readFileSync(path.join(localOut, 'crossval.json'), 'utf8'));
+    assert.deepEqual(summary.folds.map((f) => [f.plan, f.bestEpoch, f.epochs, f.test, f.val]), reference.folds.map((f) => [f.plan, f.bestEpoch, f.epochs, f.test, f.val]));
+    assert.deepEqual([summary.uar, summary.confusion], [reference.uar, reference.confusion]);
+    for (const fold of [1, 2]) {
+      const dir = path.join(out, `fold-${fold}`);
+      for (const file of ['fold.json', 'metrics.json', 'run.json', 'normalization.json', 'best/model.json', 'best/weights.bin', 'confusion.png', 'curves.png']) assert.ok(fs.existsSync(path.join(dir, file)), `${dir}/${file}`);
+      assert.ok(!fs.existsSync(path.join(dir, 'checkpoint')) && !fs.existsSync(path.join(dir, 'features.cache')));
+    }
+    // The killed worker's fold was taken over by the other; the work folders are cleaned up.
+    assert.match(b.stderr, /job fold-\S+: fold trained/);
+    assert.deepEqual(fs.readdirSync(workDir), []);
+
+    // emo train --redis: one run as one job, the run of a local emo train.
+    const trainArgs = ['--split', 'actors:4/3', '--epochs', '2', '--batch', '8', '--no-warp', '--no-masking'];
+    const here = spawnSync(process.execPath, [cli, 'train', cvCorpus, ...trainArgs, '--out', path.join(tmp, 'train-local')], { encoding: 'utf8' });
+    assert.equal(here.status, 0, here.stderr);
+    const queued = emo(['train', cvCorpus, ...trainArgs, '--out', path.join(tmp, 'train-queued'), '--redis', redis.url, '--queue', queue]);
+    assert.equal(await queued.exited, 0, queued.stderr);
+    assert.match(queued.stdout, /queued: test actors 4, validation 3, training 1,2/);
+    const metricsOf = (dir) => JSON.parse(fs.readFileSync(path.join(tmp, dir, 'metrics.json'), 'utf8')).metrics;
+    assert.deepEqual(metricsOf('train-queued').test, metricsOf('train-local').test);
+    assert.ok(fs.existsSync(path.join(tmp, 'train-queued', 'best', 'model.json')) && fs.existsSync(path.join(tmp, 'train-queued', 'curves.png')));
+  });
+
   it('Redis unreachable: a clear error at start (exit 1, output untouched); gone mid-run: exit 1 after --redis-wait', async () => {
     const port = await freePort();
     const out = path.join(tmp, 'never.jsonl');

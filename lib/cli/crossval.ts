@@ -14,7 +14,7 @@ export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
                     [--centre none|utterance] [--adapt none|speaker] [--recording-chain] [--variants LIST]
-                    [--only LIST] [--validation-only]
+                    [--only LIST] [--validation-only] [--redis URL [--queue emo-train] [--redis-wait 60]]
 
 Speaker-independent cross-validation of a training recipe on a RAVDESS-style folder.
 The actors, sorted, are cut into --folds consecutive groups (RAVDESS: 1-4, 5-8, ...,
@@ -32,7 +32,13 @@ Each fold's feature cache is deleted when the fold ends (--keep-caches keeps the
 --only 6 (or 1,6) trains only those folds; --validation-only holds their test actors
 back, scoring the validation actors alone: the way to choose a recipe inside the
 training folds. A later run of every fold with --resume reuses them, scoring a held-back
-fold's test actors without training it again.`;
+fold's test actors without training it again.
+
+--redis URL trains the folds on 'emo worker --queue emo-train' machines, all at once,
+each fold a job: the corpus must be at the same path on every machine (a shared
+mount); each fold's run folder comes back into --out, its epochs print here as they
+finish, and the summary is a local run's. A fold whose worker dies is retried by
+another, from its last epoch when the workers' --work-dir is shared.`;
 
 function foldLine(r: FoldResult): string {
   const p = r.plan;
@@ -79,6 +85,9 @@ export async function runCrossval(argv: string[]): Promise<number> {
       'keep-caches': { type: 'boolean', default: false },
       only: { type: 'string' },
       'validation-only': { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      queue: { type: 'string' },
+      'redis-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     CROSSVAL_USAGE,
@@ -98,41 +107,55 @@ export async function runCrossval(argv: string[]): Promise<number> {
     if (n === undefined) throw new UsageError(`--only takes fold numbers like 6 or 1,6, not '${values.only}'`, CROSSVAL_USAGE);
     return n;
   });
-  let printer = trainProgressPrinter();
+  const redis = values.redis;
+  if (redis === undefined) {
+    for (const flag of ['queue', 'redis-wait'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --redis URL`, CROSSVAL_USAGE);
+  } else if (!/^rediss?:\/\/./.test(redis)) throw new UsageError(`--redis must be a URL like redis://host:6379, not '${redis}'`, CROSSVAL_USAGE);
+  const redisWait = numberFlag('redis-wait', values['redis-wait'], CROSSVAL_USAGE, { min: 1, max: 86400 });
+  const producer = redis === undefined ? null : await (await import('../queue/folds')).FoldProducer.connect(redis, { ...(values.queue === undefined ? {} : { queue: values.queue }), ...(redisWait === undefined ? {} : { redisWaitSeconds: redisWait }) });
+  // One printer per fold: with --redis the folds train at once, and only their epochs are printed.
+  const printers = new Map<number, ReturnType<typeof trainProgressPrinter>>();
   const started = Date.now();
-  const summary = await crossValidate(dir, {
-    ...recipe,
-    out,
-    folds,
-    valActors,
-    resume: values.resume,
-    keepCaches: values['keep-caches'],
-    ...(only === undefined ? {} : { only }),
-    validationOnly: values['validation-only'],
-    onProgress: (event) => {
-      if (event.kind === 'fold-start') {
-        const p = event.plan;
-        printer = trainProgressPrinter(`[fold ${p.fold}/${event.folds}] `);
-        process.stdout.write(`fold ${p.fold}/${event.folds}: test actors ${formatActors(p.test)}, validation ${formatActors(p.val)}, training ${formatActors(p.train)}${event.resumed ? ' (resuming)' : ''}\n`);
-      } else if (event.kind === 'train') printer(event.event);
-      else {
-        foldPictures(path.join(out, `fold-${event.result.plan.fold}`), event.result);
-        const elapsed = (Date.now() - started) / 1000;
-        // Finished-earlier folds took no time here: the estimate counts the folds trained in this run.
-        const trained = event.done - (event.result.reused ? 1 : 0);
-        const eta = trained > 0 && event.done < event.runs ? `, about ${formatDuration((elapsed / trained) * (event.runs - event.done))} to go` : '';
-        const of = event.runs === event.folds ? `${event.folds}` : `${event.runs} (of ${event.folds})`;
-        process.stdout.write(`${foldLine(event.result)}\noverall: ${event.done}/${of} folds done in ${formatDuration(elapsed)}${eta}\n`);
-      }
-    },
-  });
-  if (!summary.complete) {
-    process.stdout.write(`${summary.folds.length} of ${folds} folds${values['validation-only'] ? ', test actors held back' : ''}: no cross-validation summary (run every fold with --resume for it)\n`);
-    for (const r of summary.folds) process.stdout.write(`  ${foldLine(r)}\n`);
+  try {
+    const summary = await crossValidate(dir, {
+      ...recipe,
+      out,
+      folds,
+      valActors,
+      resume: values.resume,
+      keepCaches: values['keep-caches'],
+      ...(only === undefined ? {} : { only }),
+      validationOnly: values['validation-only'],
+      ...(producer === null ? {} : { runFold: producer.runFold, parallel: folds }),
+      onProgress: (event) => {
+        if (event.kind === 'fold-start') {
+          const p = event.plan;
+          printers.set(p.fold, trainProgressPrinter(`[fold ${p.fold}/${event.folds}] `));
+          process.stdout.write(`fold ${p.fold}/${event.folds}: test actors ${formatActors(p.test)}, validation ${formatActors(p.val)}, training ${formatActors(p.train)}${event.resumed ? ' (resuming)' : ''}${producer ? ' (queued)' : ''}\n`);
+        } else if (event.kind === 'train') {
+          if (producer === null || event.event.kind === 'epoch') printers.get(event.plan.fold)?.(event.event);
+        }
+        else {
+          foldPictures(path.join(out, `fold-${event.result.plan.fold}`), event.result);
+          const elapsed = (Date.now() - started) / 1000;
+          // Finished-earlier folds took no time here: the estimate counts the folds trained in this run.
+          const trained = event.done - (event.result.reused ? 1 : 0);
+          const eta = trained > 0 && event.done < event.runs ? `, about ${formatDuration((elapsed / trained) * (event.runs - event.done))} to go` : '';
+          const of = event.runs === event.folds ? `${event.folds}` : `${event.runs} (of ${event.folds})`;
+          process.stdout.write(`${foldLine(event.result)}\noverall: ${event.done}/${of} folds done in ${formatDuration(elapsed)}${eta}\n`);
+        }
+      },
+    });
+    if (!summary.complete) {
+      process.stdout.write(`${summary.folds.length} of ${folds} folds${values['validation-only'] ? ', test actors held back' : ''}: no cross-validation summary (run every fold with --resume for it)\n`);
+      for (const r of summary.folds) process.stdout.write(`  ${foldLine(r)}\n`);
+      return 0;
+    }
+    writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(summary.confusion, EMOTIONS, { title: `${summary.folds.length}-fold cross-validation, test folds summed` }));
+    printSummary(summary);
+    process.stdout.write(`summary: ${path.join(out, 'crossval.json')}, confusion matrix: ${path.join(out, 'confusion.png')}; ${formatDuration(summary.seconds)}\n`);
     return 0;
+  } finally {
+    await producer?.close();
   }
-  writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(summary.confusion, EMOTIONS, { title: `${summary.folds.length}-fold cross-validation, test folds summed` }));
-  printSummary(summary);
-  process.stdout.write(`summary: ${path.join(out, 'crossval.json')}, confusion matrix: ${path.join(out, 'confusion.png')}; ${formatDuration(summary.seconds)}\n`);
-  return 0;
 }

@@ -28,6 +28,7 @@ export const TRAIN_USAGE = `Usage: emo train <dataset dir> [--out DIR] [--epochs
                  [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
                  [--centre none|utterance] [--adapt none|speaker] [--recording-chain]
                  [--variants LIST] [--cache FILE] [--resume]
+                 [--redis URL [--queue emo-train] [--redis-wait 60]]
 
 Trains the CNN-BiLSTM-attention network on a RAVDESS-style folder, split by actor,
 with augmentation on the training split only; keeps the epoch with the best
@@ -55,7 +56,9 @@ background noise, gain — the synthetic corpus's chain; needs sox). --variants 
 some of the training variants only (comma-separated: original, noise, tempo, preemphasis,
 chain; default all): with --centre utterance, preemphasis is nearly a copy of the original.
 
-  --split SPEC   ${SPLIT_SPEC_HELP}`;
+  --split SPEC   ${SPLIT_SPEC_HELP}
+  --redis URL    train on an 'emo worker --queue emo-train' machine (the corpus at the same
+                 path there); the run folder comes back into --out (as emo crossval --redis)`;
 
 export const EVALUATE_USAGE = `Usage: emo evaluate <run dir | model dir | model.onnx> <dataset dir> [--split test|val|train|all]
                     [--predictions FILE.jsonl] [--condition LIST|all] [--protocol offset|windows] [--out DIR]
@@ -225,6 +228,9 @@ export async function runTrain(argv: string[]): Promise<number> {
       split: { type: 'string' },
       cache: { type: 'string' },
       resume: { type: 'boolean', default: false },
+      redis: { type: 'string' },
+      queue: { type: 'string' },
+      'redis-wait': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     TRAIN_USAGE,
@@ -236,6 +242,8 @@ export async function runTrain(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('emo train needs one dataset folder', TRAIN_USAGE);
   const dir = positionals[0] as string;
   const out = values.out ?? path.join('runs', path.basename(path.resolve(dir)));
+  if (values.redis !== undefined) return trainOnQueue(dir, out, values);
+  if (values.queue !== undefined || values['redis-wait'] !== undefined) throw new UsageError('--queue and --redis-wait go with --redis URL', TRAIN_USAGE);
   const result = await trainModel(dir, {
     ...recipeFromFlags(values, TRAIN_USAGE),
     out,
@@ -250,6 +258,42 @@ export async function runTrain(argv: string[]): Promise<number> {
   for (const [split, m] of [['train', result.metrics.train], ['val', result.metrics.val], ['test', test]] as const) printMetrics(split, m);
   process.stdout.write(`best epoch ${result.bestEpoch}; ${result.failedFiles} files failed; backend ${result.backend}; ${formatDuration(result.seconds)}; artefacts in ${out}\n`);
   return 0;
+}
+
+/** `emo train --redis`: the run as one fold job on the queue, its actors the split's. */
+async function trainOnQueue(dir: string, out: string, values: Record<string, string | boolean | undefined>): Promise<number> {
+  const redis = values.redis as string;
+  if (!/^rediss?:\/\/./.test(redis)) throw new UsageError(`--redis must be a URL like redis://host:6379, not '${redis}'`, TRAIN_USAGE);
+  if (values.cache !== undefined) throw new UsageError('--cache is the worker\'s business with --redis', TRAIN_USAGE);
+  const redisWait = numberFlag('redis-wait', values['redis-wait'] as string | undefined, TRAIN_USAGE, { min: 1, max: 86400 });
+  const recipe = recipeFromFlags(values, TRAIN_USAGE);
+  const split = splitByActor(indexRavdess(dir).entries, parseSplitSpec(values.split as string | undefined, TRAIN_USAGE));
+  const { FoldProducer } = await import('../queue/folds');
+  const producer = await FoldProducer.connect(redis, { ...(values.queue === undefined ? {} : { queue: values.queue as string }), ...(redisWait === undefined ? {} : { redisWaitSeconds: redisWait }) });
+  try {
+    const printer = trainProgressPrinter();
+    const plan = { fold: 1, ...split.actors };
+    process.stdout.write(`queued: test actors ${plan.test.join(',')}, validation ${plan.val.join(',')}, training ${plan.train.join(',')}\n`);
+    const result = await producer.runFold({
+      dir,
+      plan,
+      recipe,
+      out,
+      resume: Boolean(values.resume),
+      onProgress: (event) => {
+        if (event.kind === 'epoch') printer(event);
+      },
+    });
+    const { history } = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { history: Parameters<typeof renderCurvesPng>[0] };
+    const test = result.test as ClassificationMetrics;
+    writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
+    writeFileAtomic(path.join(out, 'curves.png'), renderCurvesPng(history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch }));
+    for (const [name, m] of [['val', result.val], ['test', test]] as const) printMetrics(name, m);
+    process.stdout.write(`best epoch ${result.bestEpoch}; trained on the queue in ${formatDuration(result.seconds)}; artefacts in ${out}\n`);
+    return 0;
+  } finally {
+    await producer.close();
+  }
 }
 
 /** A trained model behind one interface: class probabilities (n × labels, row-major) of raw melChunks features. */

@@ -7,10 +7,13 @@ import { numberFlag, parseCommandLine, UsageError } from './usage';
 export const WORKER_USAGE = `Usage: emo worker --redis URL [--queue emo-classify] [--concurrency 1] [--model FILE]
                   [--provider cpu|cuda|auto] [--threads N] [--batch 32]
                   [--stalled-after 30] [--redis-wait 60] [--metrics-port N [--metrics-host 127.0.0.1]]
+                  [--work-dir DIR]
 
 Takes the jobs of 'emo classify --redis URL' from the queue and classifies their files
 (read by path from storage the machines share, or shipped in the job), a job's clips
 batched through the model. Run one on every machine; any number may come and go.
+With --queue emo-train it trains the folds of 'emo crossval --redis URL' instead
+(one at a time: keep --concurrency 1 there).
 
   --redis URL         redis://host:port of the queue's Redis
   --queue NAME        queue name (default emo-classify)
@@ -28,6 +31,9 @@ batched through the model. Run one on every machine; any number may come and go.
                       failed and retried, files (rate() is files per second), job time,
                       the process; 0 picks a free port (printed)
   --metrics-host H    its interface (default 127.0.0.1; 0.0.0.0 for a Prometheus elsewhere)
+  --work-dir DIR      where folds train (default: the system's temporary folder); on a
+                      mount the workers share, a fold resumes from its last epoch after its
+                      worker died
 
 SIGTERM or Ctrl-C: finish the jobs in progress, then exit 0; a second one: exit at once
 (the unfinished jobs go to other workers after --stalled-after seconds).`;
@@ -47,6 +53,7 @@ export async function runWorker(argv: string[]): Promise<number> {
       'redis-wait': { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      'work-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     WORKER_USAGE,
@@ -81,8 +88,10 @@ export async function runWorker(argv: string[]): Promise<number> {
     ...(redisWaitSeconds === undefined ? {} : { redisWaitSeconds }),
     ...(metricsPort === undefined ? {} : { metricsPort }),
     ...(values['metrics-host'] === undefined ? {} : { metricsHost: values['metrics-host'] }),
-    onJobStart: ({ id, files }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: started, ${files} files\n`),
-    onJob: ({ id, files, failed, seconds }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: ${files} files${failed > 0 ? ` (${failed} failed)` : ''} in ${seconds.toFixed(1)} s\n`),
+    ...(values['work-dir'] === undefined ? {} : { workDir: values['work-dir'] }),
+    onJobStart: ({ id, files }) => process.stderr.write(`emo worker: job ${id.slice(0, 16)}: started${id.startsWith('fold-') ? '' : `, ${files} files`}\n`),
+    onJob: ({ id, files, failed, seconds }) =>
+      process.stderr.write(`emo worker: job ${id.slice(0, 16)}: ${id.startsWith('fold-') ? 'fold trained' : `${files} files${failed > 0 ? ` (${failed} failed)` : ''}`} in ${seconds.toFixed(1)} s\n`),
   });
   process.stderr.write(`emo worker: taking jobs from queue '${queue ?? 'emo-classify'}' at ${describeRedisUrl(url)} (concurrency ${concurrency}; pid ${process.pid})\n`);
   if (worker.metricsUrl !== null) process.stderr.write(`emo worker: metrics at ${worker.metricsUrl}\n`);

@@ -9,5 +9,6 @@
 export { checkRedis, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, describeRedisUrl } from './connection';
 export { ClassifyProducer, type ClassifiedBatch, type ClassifyProducerOptions, type SubmitOptions } from './producer';
 export { startClassifyWorker, type ClassifyWorker, type ClassifyWorkerOptions } from './worker';
+export { DEFAULT_TRAIN_QUEUE, FoldProducer, runFoldJob, type FoldJobData, type FoldJobResult, type FoldProducerOptions } from './folds';
 export { MAX_SHIPPED_FILE_BYTES, MAX_SHIPPED_JOB_BYTES, type ClassifyJobData, type ClassifyJobResult, type JobFile } from './jobs';
 export type { RecordingRow, RowOptions } from '../infer/recordings';

@@ -14,6 +14,7 @@ import { loadAdapter } from '../infer/adapter';
 import { classifyRecordings, loadRecordings } from '../infer/recordings';
 import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
 import { isClassifyJobData, isStatisticsJobData, type ClassifyJobResult, type JobFile, type StatisticsJobResult } from './jobs';
+import type { FoldJobResult } from './folds';
 import { WorkerMetrics } from './metrics';
 
 /** Options of {@link startClassifyWorker}. */
@@ -45,6 +46,12 @@ export interface ClassifyWorkerOptions {
   metricsPort?: number;
   /** Interface of the metrics port (default `'127.0.0.1'`; `'0.0.0.0'` for a Prometheus elsewhere). */
   metricsHost?: string;
+  /**
+   * Where fold jobs (`emo crossval --redis`) train, a folder per fold (default: `emo-folds` in the
+   * system's temporary folder). On a mount the workers share, a fold whose worker dies resumes
+   * from its last epoch on the next worker.
+   */
+  workDir?: string;
   /** Called when a job starts (for logs). */
   onJobStart?: (report: { id: string; files: number }) => void;
   /** Called after each job (for logs). */
@@ -107,13 +114,15 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
   const metricsServer = metrics === null ? null : await metrics.listen(options.metricsPort as number, options.metricsHost ?? '127.0.0.1');
 
   // Every job through here: its metrics, whatever its kind and outcome.
-  const runJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult> => {
-    const kind = job.name === 'statistics' ? 'statistics' : 'classify';
+  const workDir = path.resolve(options.workDir ?? path.join(os.tmpdir(), 'emo-folds'));
+  const runJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult | FoldJobResult> => {
+    const kind = job.name === 'statistics' || job.name === 'fold' ? job.name : 'classify';
     const started = process.hrtime.bigint();
     metrics?.started(kind, (job.attemptsStarted ?? 0) > 1 || (job.stalledCounter ?? 0) > 0);
     const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {
-      const result = kind === 'statistics' ? await statisticsJob(job) : await classifyJob(job);
+      // Training code loads only when a fold comes (a classifying worker never pays for it).
+      const result = kind === 'fold' ? await foldJob(job) : kind === 'statistics' ? await statisticsJob(job) : await classifyJob(job);
       const rows = (result as ClassifyJobResult).rows;
       metrics?.finished(kind, 'done', seconds(), rows === undefined ? undefined : { classified: rows.filter((r) => !r.error).length, failed: rows.filter((r) => r.error).length });
       return result;
@@ -121,6 +130,15 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
       metrics?.finished(kind, 'failed', seconds());
       throw error;
     }
+  };
+
+  const foldJob = async (job: Job): Promise<FoldJobResult> => {
+    options.onJobStart?.({ id: job.id ?? '', files: 0 });
+    const started = Date.now();
+    const { runFoldJob } = await import('./folds');
+    const result = await runFoldJob(job, workDir);
+    options.onJob?.({ id: job.id ?? '', files: 0, failed: 0, seconds: (Date.now() - started) / 1000 });
+    return result;
   };
 
   const classifyJob = async (job: Job): Promise<ClassifyJobResult> => {

@@ -121,6 +121,13 @@ export interface CrossValidationOptions extends FoldRecipe {
    */
   validationOnly?: boolean;
   onProgress?: (event: CrossValidationProgress) => void;
+  /**
+   * What trains a fold: {@link trainFold} here (the default), or another runner of the same unit
+   * of work — `emo crossval --redis` hands each fold to the queue's workers.
+   */
+  runFold?: (job: FoldJob) => Promise<FoldResult>;
+  /** Folds trained at once (default 1; more only makes sense when `runFold` sends them elsewhere). */
+  parallel?: number;
 }
 
 /**
@@ -157,6 +164,18 @@ interface FoldRecord extends Omit<FoldResult, 'reused'> {
   dir: string;
 }
 
+/**
+ * The fold of `job` as an earlier run finished it (its `fold.json`), or null when it is not
+ * finished or must be trained further (its test actors held back and now wanted scored).
+ *
+ * @throws {@link EmoError} `ERR_RESUME_MISMATCH` when `job.out` holds the fold made otherwise.
+ */
+export function readFinishedFold(job: FoldJob): FoldResult | null {
+  const done = finishedFold(job);
+  if (done === null || (done.test === undefined && job.scoreTest !== false)) return null;
+  return { ...foldResult(done), reused: true };
+}
+
 /** A finished fold's record, if `out` holds one made with this plan and recipe. */
 function finishedFold(job: FoldJob): FoldRecord | null {
   const file = path.join(job.out, 'fold.json');
@@ -182,10 +201,10 @@ export async function trainFold(job: FoldJob): Promise<FoldResult> {
   const started = process.hrtime.bigint();
   const scoreTest = job.scoreTest !== false;
   if (job.resume) {
-    const done = finishedFold(job);
     // A fold trained with its test actors held back and now wanted scored goes on below: its
     // checkpoint is the last epoch, so trainModel only scores it.
-    if (done !== null && (done.test !== undefined || !scoreTest)) return { ...foldResult(done), reused: true };
+    const done = readFinishedFold(job);
+    if (done !== null) return done;
   }
   const cache = path.join(job.out, 'features.cache');
   const hasCheckpoint = fs.existsSync(path.join(job.out, 'checkpoint', 'state.json')) || fs.existsSync(path.join(job.out, 'checkpoint.old', 'state.json'));
@@ -258,7 +277,7 @@ export function summariseFolds(folds: FoldResult[], labels: readonly string[] = 
   };
 }
 
-const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'only', 'validationOnly', 'onProgress', ...RECIPE_KEYS];
+const CROSSVAL_KEYS = ['out', 'folds', 'valActors', 'resume', 'keepCaches', 'only', 'validationOnly', 'onProgress', 'runFold', 'parallel', ...RECIPE_KEYS];
 
 /**
  * Speaker-independent K-fold cross-validation of a training recipe on a
@@ -274,7 +293,9 @@ export async function crossValidate(dir: string, options: CrossValidationOptions
   const o = checkPlainObject('options', options);
   checkKnownKeys('options', o, CROSSVAL_KEYS);
   if (typeof o.out !== 'string' || o.out === '') throw new TypeError('Expected a folder path for options.out');
-  const { out, folds, valActors, resume, keepCaches, only, validationOnly, onProgress, ...recipe } = options;
+  const { out, folds, valActors, resume, keepCaches, only, validationOnly, onProgress, runFold = trainFold, parallel, ...recipe } = options;
+  if (typeof runFold !== 'function') throw new TypeError('Expected a function for options.runFold');
+  const lanes = parallel === undefined ? 1 : checkInteger('options.parallel', parallel, 1, 999);
   if (validationOnly !== undefined && typeof validationOnly !== 'boolean') throw new TypeError(`Expected a boolean for options.validationOnly but received ${String(validationOnly)}`);
   if (only !== undefined && (!Array.isArray(only) || only.length === 0)) throw new TypeError('Expected a non-empty array of fold numbers for options.only');
   const started = process.hrtime.bigint();
@@ -285,16 +306,23 @@ export async function crossValidate(dir: string, options: CrossValidationOptions
   const plans = only === undefined ? allPlans : allPlans.filter((p) => only.includes(p.fold));
   fs.mkdirSync(out, { recursive: true });
   fs.rmSync(path.join(out, 'crossval.json'), { force: true });
-  const results: FoldResult[] = [];
-  for (const plan of plans) {
-    const job: FoldJob = { dir, plan, recipe, out: path.join(out, `fold-${plan.fold}`), resume: Boolean(resume), dropCache: !keepCaches, scoreTest: validationOnly !== true };
-    const counts = { folds: allPlans.length, runs: plans.length };
-    onProgress?.({ kind: 'fold-start', plan, ...counts, resumed: Boolean(resume) && fs.existsSync(job.out) });
-    job.onProgress = (event) => onProgress?.({ kind: 'train', plan, ...counts, event });
-    const result = await trainFold(job);
-    results.push(result);
-    onProgress?.({ kind: 'fold-end', result, ...counts, done: results.length });
-  }
+  const byFold = new Map<number, FoldResult>();
+  let next = 0;
+  // `lanes` folds at a time; the results in fold order whatever order they finish in.
+  const lane = async () => {
+    while (next < plans.length) {
+      const plan = plans[next++] as FoldPlan;
+      const job: FoldJob = { dir, plan, recipe, out: path.join(out, `fold-${plan.fold}`), resume: Boolean(resume), dropCache: !keepCaches, scoreTest: validationOnly !== true };
+      const counts = { folds: allPlans.length, runs: plans.length };
+      onProgress?.({ kind: 'fold-start', plan, ...counts, resumed: Boolean(resume) && fs.existsSync(job.out) });
+      job.onProgress = (event) => onProgress?.({ kind: 'train', plan, ...counts, event });
+      const result = await runFold(job);
+      byFold.set(plan.fold, result);
+      onProgress?.({ kind: 'fold-end', result, ...counts, done: byFold.size });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, plans.length) }, lane));
+  const results = plans.map((p) => byFold.get(p.fold) as FoldResult);
   const scored = results.filter((r) => r.test !== undefined);
   const unscored: ReturnType<typeof summariseFolds> = {
     accuracy: { mean: NaN, sd: NaN },

@@ -12,6 +12,7 @@ export {
   crossValidate,
   planFolds,
   summariseFolds,
+  readFinishedFold,
   trainFold,
   type CrossValidationOptions,
   type CrossValidationProgress,
