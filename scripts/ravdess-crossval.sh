@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-validates training recipes on RAVDESS speech: 6 speaker-independent folds of 4 actors each
 # (emo crossval; the folds, and the validation actors inside each fold's training side, are fixed and
-# documented in the README), under one epoch budget. Every command line, recipe and seed is here.
+# documented in docs/training.md), under one epoch budget. Every command line, recipe and seed is here.
 # Each step resumes (per fold, per epoch) when run again, so it can be spread over several sessions.
 #
 #   bash scripts/ravdess-crossval.sh <RAVDESS dir> [work dir, default runs/ravdess] [step ...]
