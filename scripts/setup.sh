@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Build: cmake, g++, pkg-config, kissfft, oneDNN (training kernels). The synthetic corpus and
 # fixtures: sox, espeak-ng, festival and its English voices. Other audio formats for emo classify:
-# ffmpeg. Scale-out (emo worker, emo classify --redis) and its tests: redis-server.
-SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts ffmpeg redis-server)
+# ffmpeg. Scale-out (emo worker, emo classify --redis) and its tests: redis-server. The charts' text:
+# fonts-dejavu-core.
+SYSTEM_PACKAGES=(cmake g++ make pkg-config libkissfft-dev libdnnl-dev sox espeak-ng festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts ffmpeg redis-server fonts-dejavu-core)
 # Extra packages the caller asks for (CI adds what only the tests need: chromium).
 read -r -a extra <<<"${EMO_SETUP_EXTRA_PACKAGES:-}"
 SYSTEM_PACKAGES+=("${extra[@]}")

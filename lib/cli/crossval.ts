@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EMOTIONS, formatActors } from '../data';
-import { renderConfusionPng, renderCurvesPng } from '../plot';
+import { confusionChart, curvesChart, renderPng } from '../plot/charts';
 import { crossValidate, type CrossValidationSummary, type EpochRecord, type FoldResult } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration } from './progress';
@@ -62,15 +62,15 @@ function printSummary(s: CrossValidationSummary): void {
 }
 
 /** A finished fold's pictures, as emo train draws them: its test confusion matrix and its curves (kept when already there). */
-function foldPictures(dir: string, result: FoldResult): void {
+async function foldPictures(dir: string, result: FoldResult): Promise<void> {
   const confusion = path.join(dir, 'confusion.png');
   const curves = path.join(dir, 'curves.png');
   const scored = result.test !== undefined;
   if (result.reused && fs.existsSync(curves) && (!scored || fs.existsSync(confusion))) return;
   const { history } = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { history: EpochRecord[] };
-  writeFileAtomic(curves, renderCurvesPng(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch }));
+  writeFileAtomic(curves, await renderPng(curvesChart(history, { title: `fold ${result.plan.fold}`, bestEpoch: result.bestEpoch })));
   if (result.test === undefined) return;
-  writeFileAtomic(confusion, renderConfusionPng(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` }));
+  writeFileAtomic(confusion, await renderPng(confusionChart(result.test.confusion, EMOTIONS, { title: `fold ${result.plan.fold}, test actors ${formatActors(result.plan.test)}` })));
 }
 
 export async function runCrossval(argv: string[]): Promise<number> {
@@ -115,6 +115,8 @@ export async function runCrossval(argv: string[]): Promise<number> {
   const producer = redis === undefined ? null : await (await import('../queue/folds')).FoldProducer.connect(redis, { ...(values.queue === undefined ? {} : { queue: values.queue }), ...(redisWait === undefined ? {} : { redisWaitSeconds: redisWait }) });
   // One printer per fold: with --redis the folds train at once, and only their epochs are printed.
   const printers = new Map<number, ReturnType<typeof trainProgressPrinter>>();
+  // Each finished fold's pictures, drawn while the next folds train.
+  const pictures: Array<Promise<void>> = [];
   const started = Date.now();
   try {
     const summary = await crossValidate(dir, {
@@ -136,7 +138,7 @@ export async function runCrossval(argv: string[]): Promise<number> {
           if (producer === null || event.event.kind === 'epoch') printers.get(event.plan.fold)?.(event.event);
         }
         else {
-          foldPictures(path.join(out, `fold-${event.result.plan.fold}`), event.result);
+          pictures.push(foldPictures(path.join(out, `fold-${event.result.plan.fold}`), event.result));
           const elapsed = (Date.now() - started) / 1000;
           // Finished-earlier folds took no time here: the estimate counts the folds trained in this run.
           const trained = event.done - (event.result.reused ? 1 : 0);
@@ -146,12 +148,13 @@ export async function runCrossval(argv: string[]): Promise<number> {
         }
       },
     });
+    await Promise.all(pictures);
     if (!summary.complete) {
       process.stdout.write(`${summary.folds.length} of ${folds} folds${values['validation-only'] ? ', test actors held back' : ''}: no cross-validation summary (run every fold with --resume for it)\n`);
       for (const r of summary.folds) process.stdout.write(`  ${foldLine(r)}\n`);
       return 0;
     }
-    writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(summary.confusion, EMOTIONS, { title: `${summary.folds.length}-fold cross-validation, test folds summed` }));
+    writeFileAtomic(path.join(out, 'confusion.png'), await renderPng(confusionChart(summary.confusion, EMOTIONS, { title: `${summary.folds.length}-fold cross-validation, test folds summed` })));
     printSummary(summary);
     process.stdout.write(`summary: ${path.join(out, 'crossval.json')}, confusion matrix: ${path.join(out, 'confusion.png')}; ${formatDuration(summary.seconds)}\n`);
     return 0;

@@ -14,7 +14,7 @@ import { adaptChunks } from '../features/adaptation';
 import type { ModelAdaptation } from '../infer/onnx-model';
 import { Mulberry32 } from '../random';
 import { loadModel, useBestBackend } from '../nn';
-import { renderConfusionPng, renderCurvesPng } from '../plot';
+import { confusionChart, curvesChart, renderPng, type TrainingHistoryEntry } from '../plot/charts';
 import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type LrSchedule, type Normalisation, type TrainProgress } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
@@ -253,8 +253,8 @@ export async function runTrain(argv: string[]): Promise<number> {
     onProgress: trainProgressPrinter(),
   });
   const test = result.metrics.test as ClassificationMetrics; // emo train always scores its test actors
-  writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
-  writeFileAtomic(path.join(out, 'curves.png'), renderCurvesPng(result.history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch }));
+  writeFileAtomic(path.join(out, 'confusion.png'), await renderPng(confusionChart(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` })));
+  writeFileAtomic(path.join(out, 'curves.png'), await renderPng(curvesChart(result.history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch })));
   for (const [split, m] of [['train', result.metrics.train], ['val', result.metrics.val], ['test', test]] as const) printMetrics(split, m);
   process.stdout.write(`best epoch ${result.bestEpoch}; ${result.failedFiles} files failed; backend ${result.backend}; ${formatDuration(result.seconds)}; artefacts in ${out}\n`);
   return 0;
@@ -284,10 +284,10 @@ async function trainOnQueue(dir: string, out: string, values: Record<string, str
         if (event.kind === 'epoch') printer(event);
       },
     });
-    const { history } = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { history: Parameters<typeof renderCurvesPng>[0] };
+    const { history } = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { history: TrainingHistoryEntry[] };
     const test = result.test as ClassificationMetrics;
-    writeFileAtomic(path.join(out, 'confusion.png'), renderConfusionPng(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` }));
-    writeFileAtomic(path.join(out, 'curves.png'), renderCurvesPng(history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch }));
+    writeFileAtomic(path.join(out, 'confusion.png'), await renderPng(confusionChart(test.confusion, EMOTIONS, { title: `test split, best epoch ${result.bestEpoch}` })));
+    writeFileAtomic(path.join(out, 'curves.png'), await renderPng(curvesChart(history, { title: path.basename(path.resolve(dir)), bestEpoch: result.bestEpoch })));
     for (const [name, m] of [['val', result.val], ['test', test]] as const) printMetrics(name, m);
     process.stdout.write(`best epoch ${result.bestEpoch}; trained on the queue in ${formatDuration(result.seconds)}; artefacts in ${out}\n`);
     return 0;
@@ -565,7 +565,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
         process.stdout.write(`predictions: ${predictionsFile}\n`);
       }
       const png = path.join(pngDir, condition === 'clean' ? `confusion-${which}.png` : `confusion-${which}-${condition}.png`);
-      writeFileAtomic(png, renderConfusionPng(metrics.confusion, EMOTIONS, { title: `${name} of ${path.basename(path.resolve(dir))}` }));
+      writeFileAtomic(png, await renderPng(confusionChart(metrics.confusion, EMOTIONS, { title: `${name} of ${path.basename(path.resolve(dir))}` })));
       process.stdout.write(`confusion matrix: ${png}\n`);
     }
     if (skipped.length > 0) process.stdout.write(`${skipped.length} .wav files were not RAVDESS speech clips\n`);

@@ -1,6 +1,6 @@
-// Dependency-free PNG plotting for `emo features --png`: a PNG encoder, a
-// perceptual colour map, a bitmap font, a tiny raster and the mel-spectrogram
-// renderers built from them.
+// Pictures. Charts (confusion matrix, training curves) are Vega-Lite specs rendered by Vega and
+// resvg (./charts). The mel-spectrogram picture of `emo features --png` is still drawn by hand: a
+// PNG encoder, a perceptual colour map, a bitmap font and a tiny raster.
 
 export { encodePng, crc32 } from './png';
 export { colormap, colormapIndex, COLORMAP_LUT, COLORMAP_SIZE } from './colormap';
@@ -11,7 +11,5 @@ export { RgbCanvas } from './canvas';
 export { hzToMel, melToHz, melBandCentres } from '../features/mel-scale';
 export { renderMelChunksPng, renderSpectrogramPng, layoutMelChunks } from './melchunks';
 export type { MelChunksOptions, SpectrogramOptions, MelChunksLayout, PlotRect } from './melchunks';
-export { renderConfusionPng, layoutConfusion, CONFUSION_EMPTY_COLOR } from './confusion';
-export type { ConfusionOptions, ConfusionLayout } from './confusion';
-export { renderCurvesPng, CURVE_COLORS } from './curves';
-export type { CurvesOptions, TrainingHistoryEntry } from './curves';
+export { confusionChart, curvesChart, renderPng, renderSvg } from './charts';
+export type { ConfusionOptions, CurvesOptions, TrainingHistoryEntry } from './charts';
