@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Measures speaker adaptation on RAVDESS, fold by fold, from the cross-validation of a recipe trained
+# with it (scripts/ravdess-crossval.sh adapt-chain-noreg-30-nopre): each fold's model exported, then
+# its test actors scored (no test actor's labels are used for anything but the score):
+#   - with an adapter per actor from that actor's clips (folder), and without (none: the training
+#     speakers' average);
+#   - against the amount of speech: groups of 1, 2, 4, 8 and 16 of an actor's clips, each adapting
+#     to itself (no minimum);
+#   - with two actors' clips mixed in one group (a folder of mixed speakers);
+#   - through every recording condition, with and without adaptation (the robustness table).
+# Every command line is here; the tables go into docs/ravdess-experiments.md by hand.
+#
+#   bash scripts/ravdess-adaptation.sh <RAVDESS dir> [work dir, default runs/ravdess] [recipe]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ $# -lt 1 ]; then
+  sed -n '2,13p' "$0" >&2
+  exit 2
+fi
+corpus="$1"
+work="${2:-runs/ravdess}"
+recipe="${3:-adapt-chain-noreg-30-nopre}"
+emo() { node dist/cli/main.js "$@"; }
+
+for fold in 1 2 3 4 5 6; do
+  run="$work/$recipe/fold-$fold"
+  out="$work/$recipe/adaptation/fold-$fold"
+  [ -f "$run/fold.json" ] || { echo "fold $fold has not finished: run scripts/ravdess-crossval.sh $corpus $work $recipe first" >&2; exit 1; }
+  mkdir -p "$out"
+  [ -f "$out/model.onnx" ] || emo export "$run" --out "$out/model.onnx"
+  emo evaluate "$out/model.onnx" "$corpus" --split test --adapt folder --out "$out/folder" > "$out/folder.txt"
+  emo evaluate "$out/model.onnx" "$corpus" --split test --adapt none --out "$out/none" > "$out/none.txt"
+  for n in 1 2 4 8 16; do
+    emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-group "$n" --min-speech 0 --out "$out/group-$n" > "$out/group-$n.txt"
+  done
+  emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-mix 2 --out "$out/mix-2" > "$out/mix-2.txt"
+  emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt folder --out "$out/conditions-folder" > "$out/conditions-folder.txt"
+  emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt none --out "$out/conditions-none" > "$out/conditions-none.txt"
+done
+# One line per fold and measurement: UAR of the test actors.
+grep -H "^test: " "$work/$recipe"/adaptation/fold-*/*.txt | sed -E 's#.*/(fold-[0-9])/([a-z0-9-]+)\.txt:test: ([0-9]+) clips +accuracy +([0-9.]+)% +UAR +([0-9.]+)%.*#\1 \2 accuracy \4 UAR \5#'
