@@ -46,6 +46,17 @@ describe('bad input', () => {
       });
     }
 
+    it('at the edges of the sample-rate range: 1 000 and 768 000 Hz decode, 999 and 768 001 Hz do not', () => {
+      for (const rate of [1000, 768000]) {
+        const decoded = emo.decodeWav(makeWav([Float32Array.from({ length: 3000 }, (_, i) => Math.sin(i / 5) / 2)], { sampleRate: rate }));
+        assert.equal(decoded.sampleRate, rate);
+        assert.equal(decoded.channels[0].length, 3000);
+        // And it goes through the whole pipeline (resampled to 48 kHz).
+        assert.deepEqual(emo.melChunks(makeWav([Float32Array.from({ length: rate * 4 }, (_, i) => Math.sin(i / 5) / 2)], { sampleRate: rate })).shape, [7, 128, 128]);
+      }
+      for (const rate of [999, 768001]) expectEmoError(() => emo.decodeWav(makeWav([new Float32Array(10)], { sampleRate: rate })), 'ERR_WAV_BAD_SAMPLE_RATE', new RegExp(`${rate} Hz`));
+    });
+
     it('for NaN or Infinity in Float32Array samples', () => {
       const x = testSignal(48000 * 4, 48000);
       x[30000] = NaN;
@@ -97,7 +108,9 @@ describe('bad input', () => {
       assert.throws(() => emo.melChunks(good, { hopLength: 0 }), RangeError);
       assert.throws(() => emo.melChunks(good, { winLength: 2048 }), RangeError);
       assert.throws(() => emo.melChunks(good, { fMax: 30000 }), RangeError);
-      assert.throws(() => emo.melChunks(good, { fMin: 5000, fMax: 4000 }), RangeError);
+      // The TypeScript layer's own checks, named by option (the native layer would refuse with another message).
+      assert.throws(() => emo.melChunks(good, { fMin: 5000, fMax: 4000 }), { name: 'RangeError', message: /a frequency above fMin \(5000 Hz\) for options\.fMax/ });
+      assert.throws(() => emo.melChunks(good, { fMin: 4000, fMax: 4000 }), { name: 'RangeError', message: /options\.fMax/ });
       assert.throws(() => emo.melChunks(good, { topDb: -1 }), RangeError);
       assert.throws(() => emo.melChunks(good, { topDb: 'loud' }), TypeError);
       assert.throws(() => emo.melChunks(good, { sampleRate: 48000.5 }), RangeError);
@@ -117,7 +130,7 @@ describe('bad input', () => {
 
     it('validates batch arguments', async () => {
       await assert.rejects(emo.melChunksBatch('x'), TypeError);
-      await assert.rejects(emo.melChunksBatch([good], { threads: 0 }), RangeError);
+      await assert.rejects(emo.melChunksBatch([good], { threads: 0 }), { name: 'RangeError', message: /between 1 and 256 for options\.threads/ });
       await assert.rejects(emo.melChunksBatch([good], { errors: 'ignore' }), RangeError);
       await assert.rejects(emo.melChunksBatch([good, 'x']), { name: 'TypeError', message: /inputs\[1\]/ });
     });

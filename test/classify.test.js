@@ -93,6 +93,30 @@ describe('emo classify', function () {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
+  it('a folder it could not read makes the exit code 1, even when every file found was classified', () => {
+    const dir = path.join(tmp, 'good-and-a-loop');
+    fs.mkdirSync(path.join(dir, 'inner'), { recursive: true });
+    fs.copyFileSync(path.join(mixed, 'good1.wav'), path.join(dir, 'good1.wav'));
+    fs.symlinkSync('..', path.join(dir, 'inner', 'back'));
+    const r = run([dir, '--format', 'jsonl']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    assert.match(r.stderr, /1 files: 1 classified, 0 failed; 1 folder not read/);
+    // Without the loop, the same file: exit 0.
+    fs.rmSync(path.join(dir, 'inner', 'back'));
+    assert.equal(run([dir, '--format', 'jsonl']).status, 0);
+  });
+
+  it("takes every value a flag's range allows, its ends included: --window 3, --hop 0.05", () => {
+    const r = run([path.join(mixed, 'long.wav'), '--format', 'jsonl', '--window', '3', '--hop', '3600']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).segments.length, 1);
+    const tiny = run([path.join(mixed, 'good1.wav'), '--format', 'jsonl', '--timeline', '--window', '0.1', '--hop', '0.05']);
+    assert.equal(tiny.status, 0, tiny.stderr);
+    assert.equal(run([path.join(mixed, 'good1.wav'), '--window', '3.01']).status, 2);
+    assert.equal(run([path.join(mixed, 'good1.wav'), '--hop', '0.04']).status, 2);
+  });
+
   it('writes csv with the header file,label,confidence,<labels> and one row per window after a file row', () => {
     const out = path.join(tmp, 'mixed.csv');
     const r = run([mixed, '--out', out, '--timeline', '--hop', '3']);

@@ -77,3 +77,23 @@ describe('decodeWav', () => {
     assert.equal(emo.decodeWav(wav).channels[0].length, values.length);
   });
 });
+
+describe('channels', () => {
+  it('a stereo file\'s features are those of its channels\' mean (averaged, not summed)', () => {
+    const n = 48000 * 4;
+    const left = Float32Array.from({ length: n }, (_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / 48000));
+    const right = Float32Array.from({ length: n }, (_, i) => 0.2 * Math.sin((2 * Math.PI * 330 * i) / 48000 + 1));
+    const mean = Float32Array.from({ length: n }, (_, i) => (left[i] + right[i]) / 2);
+    const stereo = emo.melChunks(makeWav([left, right], { format: 'float', bits: 32 }));
+    const mono = emo.melChunks(makeWav([mean], { format: 'float', bits: 32 }));
+    let worst = 0;
+    for (let i = 0; i < mono.data.length; i++) if (mono.data[i] > -60) worst = Math.max(worst, Math.abs(stereo.data[i] - mono.data[i]));
+    assert.ok(worst < 1e-3, `${worst} dB apart`);
+    // Three channels too: the mean of three.
+    const three = emo.prepareClip(makeWav([left, right, mean], { format: 'float', bits: 32 }));
+    const expected = emo.prepareClip(makeWav([Float32Array.from(mean, (m, i) => (left[i] + right[i] + m) / 3)], { format: 'float', bits: 32 }));
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(three[i] - expected[i]));
+    assert.ok(diff < 1e-6, `${diff}`);
+  });
+});

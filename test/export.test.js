@@ -262,6 +262,17 @@ describe('ONNX export', function () {
     const m = onnx.ModelProto.decode(bytes);
     m.metadataProps = [];
     await assert.rejects(openOnnxModel(onnx.ModelProto.encode(m).finish()), (e) => e.code === 'ERR_MODEL_INVALID' && /emo\.labels/.test(e.message));
+    // The metadata of an emo-native model, and a graph that lacks one of its outputs or has another input shape:
+    // refused when it is opened, not half-way through a job.
+    for (const [change, expected] of [
+      [(g) => (g.output[1].name = 'weights'), /needs an output 'attention' of shape \[batch, 7\], it has none/],
+      [(g) => (g.output[0].name = 'scores'), /needs an output 'probabilities' of shape \[batch, 8\], it has none/],
+      [(g) => (g.input[0].type.tensorType.shape.dim[2].dimValue = 64), /needs an input 'mel' of shape \[batch, 7, 128, 128\], it has \[batch, 7, 64, 128\]/],
+    ]) {
+      const broken = onnx.ModelProto.decode(bytes);
+      change(broken.graph);
+      await assert.rejects(openOnnxModel(onnx.ModelProto.encode(broken).finish()), (e) => e.code === 'ERR_MODEL_INVALID' && expected.test(e.message), String(expected));
+    }
     await assert.rejects(openOnnxModel(42), TypeError);
     // On the command line: exit 1, a one-line message, no stack trace.
     for (const file of [text, cut]) {

@@ -167,6 +167,22 @@ describe('inference: loadClassifier', function () {
     );
   });
 
+  it('timeline: windows of digital silence are left out, and the overall result is the mean of the windows kept', async () => {
+    const rate = 48000;
+    // 0.5 s lead-in, 3 s of voice, 4.5 s of digital silence, 3 s of voice: windows every 1.5 s.
+    const audio = new Float32Array(11 * rate);
+    audio.set(voice(3.5, rate, 4));
+    audio.set(voice(3, rate, 9), 8 * rate);
+    const t = await clf.timeline(audio, { sampleRate: rate, hop: 1.5 });
+    const starts = t.segments.map((s) => s.start);
+    // The windows at 3.5 and 5 s hold only silence: dropped; 2 and 6.5 s hold some voice: kept.
+    assert.deepEqual(starts, [0.5, 2, 6.5, 8]);
+    for (const label of EMOTIONS) {
+      const mean = t.segments.reduce((sum, seg) => sum + seg.probabilities[label], 0) / t.segments.length;
+      assert.ok(Math.abs(t.probabilities[label] - mean) < 1e-12, `${label}: ${t.probabilities[label]} against ${mean}`);
+    }
+  });
+
   it('timeline of audio up to window + 0.5 s is one window, identical to classify', async () => {
     const wav = wavOf(voice(3.4, 44100, 5), 44100);
     const t = await clf.timeline(wav);

@@ -169,6 +169,8 @@ describe('emo serve: HTTP API', function () {
       req.write(Buffer.alloc(64 * 1024));
     });
     assertError(declared, 413, 'ERR_TOO_LARGE');
+    // Refused by the server's own check of the declared length, before a queue ticket or the body parser.
+    assert.match(declared.json.error.message, /^the upload is 60000000 bytes; the limit is 2000000$/);
     // Chunked, no length: cut off once past the limit.
     const streamed = await new Promise((resolve, reject) => {
       const req = http.request(new URL('api/classify', base), { method: 'POST', headers: { 'content-type': 'audio/wav', 'transfer-encoding': 'chunked' } }, (res) => {
@@ -251,6 +253,26 @@ describe('emo serve: HTTP API', function () {
     }
     // The server did not own the classifier: it still works.
     assert.ok(EMOTIONS.includes((await clf.classify(wavOf(3.5, 1))).label));
+  });
+
+  it('the inference queue batches waiting clips together only when they are read the same way', async () => {
+    const { InferenceQueue } = require('../dist/server/queue');
+    const queue = new InferenceQueue(clf, 8, 32);
+    const rate = 16000;
+    const audio = voice(4, rate, 21);
+    // A long timeline first keeps the model busy, so the clips behind it wait together.
+    const busy = queue.admit();
+    const long = busy.timeline(wavOf(20, 3));
+    const tickets = [0, 0.5, 0, 0.5].map(() => queue.admit());
+    const results = await Promise.all(tickets.map((t, i) => t.classify(audio, { sampleRate: rate, offsetSeconds: i % 2 === 0 ? 0 : 0.5 })));
+    await long;
+    for (const t of [busy, ...tickets]) t.release();
+    const at0 = await clf.classify(audio, { sampleRate: rate, offsetSeconds: 0 });
+    const at05 = await clf.classify(audio, { sampleRate: rate, offsetSeconds: 0.5 });
+    assert.notDeepEqual(at0.probabilities, at05.probabilities, 'the two offsets cut different clips');
+    assert.deepEqual(results, [at0, at05, at0, at05]);
+    // Two batches (one per offset), not one, after the timeline.
+    assert.deepEqual([queue.stats().batches, queue.stats().largestBatch, queue.stats().timelines], [2, 2, 1]);
   });
 
   it('GET /metrics: Prometheus text with requests by route and status, latency, the queue, the model and the process', async () => {
@@ -372,15 +394,24 @@ describe('emo serve: the live WebSocket', function () {
     await live.closed;
   });
 
-  it('says "silent" for silence and "listening" before a second of audio', async () => {
+  it('says "listening" before a second of audio, then "silent" for silence, in that order', async () => {
     const live = connect();
     await live.opened;
     live.ws.send(JSON.stringify({ type: 'start', sampleRate: 8000 }));
     live.ws.send(samplesMessage(new Float32Array(4000)));
-    await live.next('listening');
+    const listening = await live.next('listening');
+    assert.equal(listening.seconds, 0.5, 'half a second heard');
     live.ws.send(samplesMessage(new Float32Array(8000)));
-    await live.next('silent');
+    const silent = await live.next('silent');
+    assert.equal(silent.time, 1.5, 'the 1.5 s of audio received');
     live.ws.close();
+    await live.closed;
+    // ready first, then only listening until the second, then silent; never a prediction of silence.
+    const types = live.messages.map((m) => m.type);
+    assert.equal(types[0], 'ready');
+    const firstSilent = types.indexOf('silent');
+    assert.ok(types.slice(1, firstSilent).length >= 1 && types.slice(1, firstSilent).every((t) => t === 'listening'), types.join(' '));
+    assert.ok(!types.includes('prediction'), types.join(' '));
   });
 
   it('enforces its limits: protocol, message size, pace, connections, duration', async () => {

@@ -227,6 +227,10 @@ describe('emo train / emo evaluate', function () {
     const otherLr = run(['train', corpus, '--out', b, '--epochs', '4', '--resume', '--lr', '0.002', ...common]);
     assert.equal(otherLr.status, 2, otherLr.stderr);
     assert.match(otherLr.stderr, /learningRate: 0\.001 → 0\.002/);
+    // Every recipe option counts, the batch size too (another batch would give another run).
+    const otherBatch = run(['train', corpus, '--out', b, '--epochs', '4', '--resume', '--batch', '16', '--split', split, '--cache', cache, '--lr-patience', '1']);
+    assert.equal(otherBatch.status, 2, otherBatch.stderr);
+    assert.match(otherBatch.stderr, /batch: 8 → 16/);
     const otherCorpus = path.join(tmp, 'corpus-copy');
     fs.cpSync(corpus, otherCorpus, { recursive: true });
     fs.rmSync(path.join(otherCorpus, 'Actor_01', '03-01-01-01-01-01-01.wav'));

@@ -308,7 +308,9 @@ export class Classifier {
       const segment: TimelineSegment = { start: offset, end: Math.min(offset + window, Math.max(duration, offset)), ...result };
       return { label: result.label, confidence: result.confidence, probabilities: result.probabilities, segments: [segment], ...(result.truncated ? { truncated: true as const } : {}) };
     }
-    const count = Math.ceil((duration - offset - window) / hop - 1e-9) + 1;
+    // Windows every hop until one reaches the end; never one that starts after it (a hop longer
+    // than the recording gives the first window alone).
+    const count = Math.min(Math.ceil((duration - offset - window) / hop - 1e-9) + 1, Math.floor((duration - offset) / hop - 1e-9) + 1);
     const rate = layout.sampleRate;
     const segments: TimelineSegment[] = [];
     const sums = new Float64Array(this.labels.length);
