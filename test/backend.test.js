@@ -5,6 +5,7 @@
 // model, memory over many steps, and the process-level hazards (signals,
 // prebuilds, worker threads).
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -682,7 +683,7 @@ describe('emo-native backend: process hazards', function () {
 
   it('a prebuild carries oneDNN and its runtime and trains from a package copy without build/', function () {
     const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-    if (process.platform !== 'linux' || !fs.existsSync(prebuildDir)) this.skip();
+    if (process.platform !== 'linux' || !fs.existsSync(prebuildDir)) return skipBecause(this, process.platform !== 'linux' ? 'prebuilds with oneDNN are made on Linux only' : "no prebuild (run 'npm run prebuilds' first)");
     const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-prebuild-nn-'));
     try {
       // Dependencies come from this checkout's node_modules (NODE_PATH); the

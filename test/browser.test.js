@@ -4,6 +4,7 @@
 // page's prediction element carrying one of the model's labels. The page's screenshot goes to a
 // temporary folder, or where EMO_SCREENSHOT says (scripts/screenshot.sh makes docs/serve.png so).
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -33,8 +34,7 @@ describe('emo serve in a browser (headless Chromium)', function () {
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
       // CI installs it (scripts/setup.sh); elsewhere say why nothing ran.
-      console.warn(`    (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`);
-      this.skip();
+      return skipBecause(this, `no Chromium at ${CHROMIUM} (apt-get install chromium)`);
     }
     const { chromium } = require('playwright-core');
     assert.ok(await tf.setBackend('emo-native'));

@@ -5,6 +5,7 @@
 // other pitches, rates, vocal tracts, recording chains and jitter on the engine voices of actors
 // 1-4) it scores far above chance (1/8). The default model is test/default-model.test.js's.
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -63,8 +64,7 @@ describe('the bundled synthetic model (synth)', function () {
   it('beats chance by far on a freshly synthesised corpus (another seed)', async function () {
     const missing = ['espeak-ng', 'sox', 'festival'].filter((tool) => spawnSync(tool, ['--version']).error);
     if (missing.length > 0) {
-      console.log(`      skipped: ${missing.join(', ')} not installed`);
-      this.skip();
+      return skipBecause(this, `${missing.join(', ')} not installed`);
     }
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-bundled-'));
     try {

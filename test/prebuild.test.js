@@ -1,5 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -12,8 +13,7 @@ const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.
 describe('prebuilds', function () {
   before(function () {
     if (!fs.existsSync(prebuildDir)) {
-      console.warn(`      (no ${path.relative(root, prebuildDir)}: run 'npm run prebuilds' first)`);
-      this.skip();
+      return skipBecause(this, `no ${path.relative(root, prebuildDir)} (run 'npm run prebuilds' first)`);
     }
   });
 

@@ -3,6 +3,7 @@
 // redis-server; scripts/setup.sh installs it). Each test run starts its own server on a free
 // loopback port, keeps nothing on disk, and stops it at the end.
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
@@ -85,8 +86,7 @@ describe('scale-out: emo classify --redis and emo worker', function () {
 
   before(async function () {
     if (!redisServer) {
-      console.warn('    (skipped: redis-server is not installed; Debian/Ubuntu: apt-get install redis-server, as scripts/setup.sh does)');
-      this.skip();
+      return skipBecause(this, 'redis-server is not installed (apt-get install redis-server, as scripts/setup.sh does)');
     }
     assert.ok(await tf.setBackend('emo-native'));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-queue-'));

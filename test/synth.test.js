@@ -2,6 +2,7 @@
 // The synthetic corpus: layout and naming, WAV format, silences, emotion cues
 // measured with simple prosody features, determinism, resume/skip/refuse, CLI.
 const assert = require('node:assert/strict');
+const { skipBecause } = require('./helpers/skips');
 const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -192,8 +193,7 @@ describe('emo synth (synthetic RAVDESS-style corpus)', function () {
   before(async function () {
     const missing = haveTools();
     if (missing) {
-      console.log(`      skipping emo synth tests: ${missing}`);
-      this.skip();
+      return skipBecause(this, String(missing));
     }
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-synth-'));
     // Actors 1-2 speak with espeak-ng, 3-4 with festival (the kal diphone voice and the slt HTS voice).
