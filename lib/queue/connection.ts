@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { Redis as IORedis } from 'ioredis';
-import type { ConnectionOptions } from 'bullmq';
+import { Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { EmoError } from '../errors';
 
 /** The queue `emo classify --redis` and `emo worker` use unless told otherwise. */
@@ -77,6 +77,22 @@ export function bullConnection(url: string): ConnectionOptions {
  * Pings Redis every second on a connection of its own; when no ping has succeeded for
  * `limitSeconds`, calls `onLost` once with an `ERR_QUEUE_UNAVAILABLE` error.
  */
+/**
+ * A queue and its events, connected and ready, for a producer: the URL checked, Redis reached
+ * (`ERR_QUEUE_UNAVAILABLE` when it is not), connection errors left to a {@link RedisWatch}.
+ */
+export async function openQueue(url: string, name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+  checkRedisUrl(url);
+  await checkRedis(url);
+  const queue = new Queue(name, { connection: bullConnection(url) });
+  const events = new QueueEvents(name, { connection: bullConnection(url) });
+  // Connection trouble is measured by the RedisWatch, which ends the run when it lasts.
+  queue.on('error', () => {});
+  events.on('error', () => {});
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  return { queue, events };
+}
+
 export class RedisWatch {
   private readonly client: IORedis;
   private readonly timer: NodeJS.Timeout;

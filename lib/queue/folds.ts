@@ -13,11 +13,11 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { swapDirAtomic } from '../atomic';
 import { EmoError } from '../errors';
 import { readFinishedFold, trainFold, type FoldJob, type FoldPlan, type FoldRecipe, type FoldResult, type TrainProgress } from '../train';
-import { bullConnection, checkRedis, checkRedisUrl, RedisWatch, DEFAULT_REDIS_WAIT_SECONDS } from './connection';
+import { DEFAULT_REDIS_WAIT_SECONDS, openQueue, RedisWatch } from './connection';
 
 /** The default queue of training jobs: apart from classification, whose jobs are short. */
 export const DEFAULT_TRAIN_QUEUE = 'emo-train';
@@ -117,14 +117,7 @@ export class FoldProducer {
 
   /** @throws {@link EmoError} `ERR_QUEUE_UNAVAILABLE` when Redis cannot be reached. */
   static async connect(url: string, options: FoldProducerOptions = {}): Promise<FoldProducer> {
-    checkRedisUrl(url);
-    await checkRedis(url);
-    const name = options.queue ?? DEFAULT_TRAIN_QUEUE;
-    const queue = new Queue(name, { connection: bullConnection(url) });
-    const events = new QueueEvents(name, { connection: bullConnection(url) });
-    queue.on('error', () => {});
-    events.on('error', () => {});
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const { queue, events } = await openQueue(url, options.queue ?? DEFAULT_TRAIN_QUEUE);
     return new FoldProducer(queue, events, url, options.redisWaitSeconds ?? DEFAULT_REDIS_WAIT_SECONDS);
   }
 

@@ -12,11 +12,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Job, Queue, QueueEvents } from 'bullmq';
+import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { EmoError } from '../errors';
 import { mergeAdaptationStatistics, type AdaptationStatistics } from '../infer/adapter';
 import type { AdaptMode, RecordingRow, RowOptions } from '../infer/recordings';
-import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
+import { DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, openQueue, RedisWatch } from './connection';
 import {
   isJobBoundary,
   jobIdOf,
@@ -149,15 +149,7 @@ export class ClassifyProducer {
    *   RangeError for a URL that is not `redis://` or `rediss://`.
    */
   static async connect(url: string, options: ClassifyProducerOptions = {}): Promise<ClassifyProducer> {
-    checkRedisUrl(url);
-    await checkRedis(url);
-    const name = options.queue ?? DEFAULT_QUEUE;
-    const queue = new Queue(name, { connection: bullConnection(url) });
-    const events = new QueueEvents(name, { connection: bullConnection(url) });
-    // Connection trouble is measured by the RedisWatch, which ends the run when it lasts.
-    queue.on('error', () => {});
-    events.on('error', () => {});
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const { queue, events } = await openQueue(url, options.queue ?? DEFAULT_QUEUE);
     return new ClassifyProducer(queue, events, url, options.redisWaitSeconds ?? DEFAULT_REDIS_WAIT_SECONDS);
   }
 
