@@ -106,6 +106,9 @@ export class Adapter {
   private readonly features: FeatureOptions;
   private readonly stride: number;
   private readonly shape: [number, number, number];
+  /** The pipeline's offset and clip length, seconds (as resolved, defaults included). */
+  private readonly offsetSeconds: number;
+  private readonly clipSeconds: number;
   private accumulator: BandAccumulator;
 
   /** @internal use {@link createAdapter} or {@link loadAdapter}. */
@@ -121,6 +124,8 @@ export class Adapter {
     this.bands = { sampleRate: n.sampleRate, nFft: n.nFft, winLength: n.winLength, hopLength: n.hopLength, nMels: n.nMels, fMin: n.fMin, fMax: n.fMax, amin: n.amin };
     this.stride = n.chunkStride;
     this.shape = resolved.chunkShape;
+    this.offsetSeconds = n.offset / n.sampleRate;
+    this.clipSeconds = n.length / n.sampleRate;
     this.accumulator = new BandAccumulator(n.nMels);
   }
 
@@ -207,14 +212,6 @@ export class Adapter {
   toJSON(): AdaptationStatistics {
     const { frames, mean, std } = this.statistics();
     return { format: 'emo-adaptation', version: 1, bands: { ...this.bands }, frames, speechSeconds: this.speechSeconds, mean, std };
-  }
-
-  private get offsetSeconds(): number {
-    return (this.features.offsetSeconds ?? 0.5) as number;
-  }
-
-  private get clipSeconds(): number {
-    return (this.features.durationSeconds ?? 3) as number;
   }
 
   /** The clips of one input as `classify` would see them: the clip after the offset, or consecutive clip-length windows. */
