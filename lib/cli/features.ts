@@ -116,18 +116,18 @@ export async function runFeatures(argv: string[]): Promise<number> {
       }
     }
     const results = await melChunksBatch(inputs, { ...featureOptions, threads, errors: 'return' });
-    results.forEach((result, i) => {
+    for (const [i, result] of results.entries()) {
       const file = readable[i] as string;
       progress.tick();
       if (result instanceof EmoError) {
         failures++;
         report(progress, values.json, file, result);
-        return;
+        continue;
       }
       const summary = summarise(file, result);
       if (pngTarget !== undefined) {
         const out = pngIsDir ? path.join(pngTarget, `${path.basename(file, path.extname(file))}.png`) : pngTarget;
-        const png = renderMelChunksPng(result.data, result.shape, {
+        const png = await renderMelChunksPng(result.data, result.shape, {
           sampleRate: pipeline.native.sampleRate,
           hopLength: pipeline.native.hopLength,
           chunkStride: pipeline.native.chunkStride,
@@ -146,7 +146,7 @@ export async function runFeatures(argv: string[]): Promise<number> {
       }
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else rows.push(summary);
-    });
+    }
   }
   progress.finish();
   if (!values.json) printTable(rows);

@@ -40,7 +40,8 @@ export interface CurvesOptions {
 }
 
 const FONT = 'DejaVu Sans, sans-serif';
-const CONFIG = { font: FONT, background: 'white', view: { stroke: '#282828' }, axis: { labelFontSize: 12, titleFontSize: 13 }, title: { fontSize: 17 } };
+/** Fonts, sizes and background every chart shares. */
+export const CHART_CONFIG = { font: FONT, background: 'white', view: { stroke: '#282828' }, axis: { labelFontSize: 12, titleFontSize: 13 }, title: { fontSize: 17 } };
 
 /**
  * A k × k confusion matrix (rows: true class, columns: predicted) as a heat map, each cell with its
@@ -73,7 +74,7 @@ export function confusionChart(confusion: number[][], labels: readonly string[],
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: options.title ?? 'confusion matrix',
-    config: CONFIG,
+    config: CHART_CONFIG,
     width: size * k,
     height: size * k,
     data: { values: cells },
@@ -143,7 +144,7 @@ export function curvesChart(history: readonly TrainingHistoryEntry[], options: C
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${options.title ?? 'training curves'}${best === undefined ? '' : ` (best epoch ${best})`}`,
-    config: { ...CONFIG, legend: { orient: 'bottom' } },
+    config: { ...CHART_CONFIG, legend: { orient: 'bottom' } },
     hconcat: [panel(loss, 'loss', '.2f'), panel(accuracy, 'accuracy', '.0%')],
     resolve: { scale: { color: 'shared' } },
   } as unknown as TopLevelSpec;
