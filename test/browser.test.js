@@ -75,8 +75,10 @@ describe('emo serve in a browser (headless Chromium)', function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  // Page errors and console errors (a refused script or style under the CSP among them) of every test.
+  const errors = [];
+
   it('serves the page with its security headers, and the page loads the model without errors', async () => {
-    const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     const response = await page.goto(server.url);
@@ -87,7 +89,10 @@ describe('emo serve in a browser (headless Chromium)', function () {
     assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(headers['access-control-allow-origin'], undefined);
     await page.waitForSelector('body[data-ready="true"]');
-    assert.equal(await page.locator('#probabilities li').count(), 8);
+    // The charts are Vega views drawn as SVG (no canvas, no eval under the page's CSP): one bar per emotion.
+    assert.equal(await page.locator('#probabilities svg .mark-rect path').count(), 8);
+    assert.deepEqual((await page.locator('#probabilities svg .role-axis-label text').allTextContents()).filter((t) => !t.endsWith('%')), EMOTIONS);
+    assert.equal(await page.locator('#timeline svg').count(), 1);
     assert.deepEqual(errors, []);
   });
 
@@ -99,6 +104,10 @@ describe('emo serve in a browser (headless Chromium)', function () {
     assert.equal(await prediction.getAttribute('data-source'), 'live');
     // Several readings, 0.5 s apart, land on the timeline.
     await page.waitForFunction(() => /(\d+) readings/.test(document.getElementById('timeline').getAttribute('aria-label')) && Number(/(\d+) readings/.exec(document.getElementById('timeline').getAttribute('aria-label'))[1]) >= 3);
+    // The latest reading's probabilities, as bars and in words; the timeline's stacked columns, a rect per emotion each.
+    assert.match(await page.locator('#probabilities').getAttribute('aria-label'), new RegExp(`^probabilities: ${EMOTIONS.map((e) => `${e} \\d+\\.\\d %`).join(', ')}$`));
+    await page.waitForFunction((n) => document.querySelectorAll('#timeline svg .mark-rect path').length >= n, 3 * EMOTIONS.length);
+    assert.match(await page.locator('#attention').getAttribute('aria-label'), /^attention weights over \d+ chunks: /);
     const live = await fetch(new URL('healthz', server.url)).then((r) => r.json());
     assert.equal(live.liveConnections, 1);
     assert.ok(live.queue.clips >= 3);
@@ -133,6 +142,10 @@ describe('emo serve in a browser (headless Chromium)', function () {
     // 8 s: windows every 1.5 s from 0.5 s on, the last reaching the end.
     assert.equal(await page.locator('#segments tbody tr').count(), Math.ceil((8 - 0.5 - 3) / 1.5) + 1);
     assert.match(await page.locator('#upload-status').textContent(), /call\.wav: \w+ \(/);
+    // The recording's timeline: a stacked column per window, one rect per emotion each.
+    const windows = Math.ceil((8 - 0.5 - 3) / 1.5) + 1;
+    assert.match(await page.locator('#file-timeline').getAttribute('aria-label'), new RegExp(`^the recording's timeline: ${windows} windows, overall \\w+$`));
+    await page.waitForFunction((n) => document.querySelectorAll('#file-timeline svg .mark-rect path').length === n, windows * EMOTIONS.length);
 
     // The same through a drop on the drop zone.
     await page.evaluate(() => delete document.querySelector('[data-testid="prediction"]').dataset.label);
@@ -170,5 +183,6 @@ describe('emo serve in a browser (headless Chromium)', function () {
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
     assert.equal(png.readUInt32BE(16), 960);
     assert.ok(png.readUInt32BE(20) > 1180, `height ${png.readUInt32BE(20)}`);
+    assert.deepEqual(errors, [], 'no page or console errors in any test');
   });
 });

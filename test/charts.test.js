@@ -96,3 +96,58 @@ describe('charts: training curves', function () {
     assert.equal(png.readUInt32BE(16), Math.round(width * 1.5));
   });
 });
+
+describe("charts: the page's probabilities, attention and timeline", function () {
+  this.timeout(60_000);
+  const labels = ['neutral', 'calm', 'happy'];
+
+  it('probabilities: a bar per label in model order, in its colour, with its percentage', async () => {
+    const svg = await charts.renderSvg(charts.probabilitiesChart(labels, { calm: 0.25, happy: 0.75 }));
+    const bars = marks(svg, 'rect');
+    assert.deepEqual(bars.map((b) => b.label), ['probability: 0%; label: neutral', 'probability: 25%; label: calm', 'probability: 75%; label: happy']);
+    assert.deepEqual(bars.map((b) => b.fill), ['#8c8c8c', '#4d9de0', '#f2b134']);
+    const words = texts(svg);
+    for (const w of ['0.0%', '25.0%', '75.0%', 'neutral', 'calm', 'happy']) assert.ok(words.includes(w), w);
+    assert.throws(() => charts.probabilitiesChart(labels, { calm: 1.5 }), { name: 'RangeError', message: /probabilities\.calm/ });
+    assert.throws(() => charts.probabilitiesChart([]), TypeError);
+  });
+
+  it('attention: a bar per chunk, numbered from 1, with its weight', async () => {
+    const svg = await charts.renderSvg(charts.attentionChart([0.25, 0.75]));
+    assert.deepEqual(marks(svg, 'rect').map((b) => b.label), ['chunk: 1; weight: 0.25', 'chunk: 2; weight: 0.75']);
+    assert.ok(texts(svg).includes('0.75'));
+    assert.throws(() => charts.attentionChart([NaN]), RangeError);
+  });
+
+  it("timeline: each window's probabilities stacked in label order between its start and end, with a legend", async () => {
+    const columns = [
+      { start: 1, end: 1.5, probabilities: { neutral: 0.5, calm: 0.5 } },
+      { start: 1.5, end: 2, probabilities: { happy: 1 } },
+    ];
+    const svg = await charts.renderSvg(charts.timelineChart(labels, columns, { from: 0, to: 10 }));
+    const rects = marks(svg, 'rect').map((r) => r.label);
+    assert.equal(rects.length, 6);
+    // Stacked from 0: neutral 0–0.5, calm 0.5–1, happy 1–1 in the first column; happy 0–1 in the second.
+    assert.ok(rects.includes('time (s): 1; bottom: 0%; end: 1.5; top: 0.5; label: neutral'), rects.join('\n'));
+    assert.ok(rects.includes('time (s): 1; bottom: 50%; end: 1.5; top: 1; label: calm'));
+    assert.ok(rects.includes('time (s): 1.5; bottom: 0%; end: 2; top: 1; label: happy'));
+    assert.ok(svg.includes("values from 0 to 10"), 'the time axis from `from` to `to`');
+    assert.ok(/Symbol legend for fill color with 3 values: neutral, calm, happy/.test(svg));
+    assert.throws(() => charts.timelineChart(labels, [], { from: 5, to: 5 }), RangeError);
+    assert.throws(() => charts.timelineChart(labels, [{ start: 'a', end: 1, probabilities: {} }]), TypeError);
+    assert.throws(() => charts.timelineChart(labels, [], { width: 100, height: 3 }), { name: 'TypeError', message: /Unknown option 'height'/ });
+  });
+
+  it('labels of other models take a categorical palette; pageCharts compiles the three to Vega with empty data sets', async () => {
+    assert.deepEqual(charts.labelColours(['calm', 'x', 'y']), ['#4d9de0', '#f58518', '#e45756']);
+    const page = await charts.pageCharts(labels);
+    assert.deepEqual(page.colours, { neutral: '#8c8c8c', calm: '#4d9de0', happy: '#f2b134' });
+    for (const [name, dataset] of [['probabilities', 'probabilities'], ['attention', 'attention'], ['timeline', 'timeline']]) {
+      assert.match(page[name].$schema, /vega\/v5/, `${name} is a Vega (not Vega-Lite) spec`);
+      const data = page[name].data.find((d) => d.name === dataset);
+      assert.ok(data, `${name} has the data set ${dataset}`);
+      if (name !== 'probabilities') assert.deepEqual(data.values, []);
+    }
+    assert.deepEqual(page.timeline.signals.filter((s) => s.name === 'from' || s.name === 'to').map((s) => [s.name, s.value]), [['from', 0], ['to', 30]]);
+  });
+});

@@ -149,6 +149,25 @@ describe('emo serve: HTTP API', function () {
     assert.equal(r.json.limits.maxUploadBytes, 2e6);
   });
 
+  it("GET /api/charts: the page's charts compiled to Vega for the model's labels; Vega and its interpreter from the installed packages", async () => {
+    const r = await request(new URL('api/charts', base), { method: 'GET' });
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.json.colours), EMOTIONS);
+    for (const name of ['probabilities', 'attention', 'timeline']) assert.match(r.json[name].$schema, /vega\/v5/);
+    assert.deepEqual(r.json.probabilities.data[0].values.map((v) => v.label), EMOTIONS);
+    for (const [file, pkg] of [['vega.min.js', 'vega/build/vega.min.js'], ['vega-interpreter.min.js', 'vega-interpreter/build/vega-interpreter.min.js']]) {
+      const script = await request(new URL(`vendor/${file}`, base), { method: 'GET' });
+      assert.equal(script.status, 200);
+      assert.match(script.headers['content-type'], /^text\/javascript/);
+      assert.equal(script.text, fs.readFileSync(require.resolve(pkg), 'utf8'));
+    }
+    for (const file of ['vega.js', '..%2fpackage.json', 'constructor']) {
+      const missing = await request(new URL(`vendor/${file}`, base), { method: 'GET' });
+      assert.equal(missing.status, 404, file);
+      assert.equal(missing.json.error.code, 'ERR_NOT_FOUND');
+    }
+  });
+
   it('400 for audio it cannot use', async () => {
     assertError(await postAudio(base, Buffer.from('this is not a wav file at all')), 400, 'ERR_WAV_NOT_RIFF');
     assertError(await postAudio(base, Buffer.alloc(0)), 400, 'ERR_WAV_EMPTY');

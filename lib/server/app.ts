@@ -23,12 +23,22 @@ import { AdapterStore } from './adapters';
 import { ServerMetrics } from './metrics';
 import { registerLive, type ResolvedLiveLimits } from './live';
 import { InferenceQueue, type QueueStats, type Ticket } from './queue';
+import { pageCharts, type PageCharts } from '../plot/charts';
 
 /** The page's files. They stay beside the sources (the package ships `lib/server/public/`). */
 export const PUBLIC_DIR = path.join(__dirname, '..', '..', 'lib', 'server', 'public');
 
 // A multipart form wraps the file in boundaries and part headers: allow that much above the file limit.
 const FORM_OVERHEAD = 64 * 1024;
+/**
+ * The page's chart runtime, served from the installed packages (nothing is fetched from elsewhere):
+ * Vega, and its expression interpreter so that charts run under a Content-Security-Policy without
+ * 'unsafe-eval'. The specs themselves come compiled from GET /api/charts.
+ */
+const VENDOR_SCRIPTS: Readonly<Record<string, string>> = {
+  'vega.min.js': require.resolve('vega/build/vega.min.js'),
+  'vega-interpreter.min.js': require.resolve('vega-interpreter/build/vega-interpreter.min.js'),
+};
 // Content types read as a WAV file (anything else goes through ffmpeg unless its bytes are a WAV).
 const WAV_TYPES = new Set(['audio/wav', 'audio/x-wav', 'audio/wave', 'audio/vnd.wave']);
 
@@ -190,6 +200,23 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   const limited: FastifyContextConfig = settings.rateLimit === false ? {} : { rateLimit: { max: settings.rateLimit, timeWindow: 60_000 } };
 
   await app.register(fastifyStatic, { root: PUBLIC_DIR, index: ['index.html'], dotfiles: 'deny', maxAge: 0 });
+
+  app.get('/vendor/:file', async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const source = Object.hasOwn(VENDOR_SCRIPTS, file) ? VENDOR_SCRIPTS[file] : undefined;
+    if (source === undefined) throw new HttpError(404, 'ERR_NOT_FOUND', `no such page: /vendor/${file.slice(0, 100)}`);
+    void reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400');
+    return fs.createReadStream(source);
+  });
+  // Compiled once, on the first request: the specs depend only on the model's labels.
+  let charts: Promise<PageCharts> | undefined;
+  app.get('/api/charts', { config: limited }, async () => {
+    charts ??= pageCharts(classifier.labels).catch((error: unknown) => {
+      charts = undefined; // not cached: the next request tries again
+      throw error;
+    });
+    return charts;
+  });
 
   app.get('/healthz', async () => ({ status: 'ok', provider: classifier.provider, ...stats() }));
   app.get('/metrics', async (_request, reply) => {

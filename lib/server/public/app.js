@@ -1,18 +1,9 @@
 // The emo serve page: live emotion from the microphone over a WebSocket, a 3-s recording, and
-// uploads with their timeline. Plain DOM and hand-drawn canvas charts, no framework.
+// uploads with their timeline. Plain DOM, no framework; the charts are the server's Vega-Lite specs
+// (GET /api/charts, compiled to Vega) drawn as SVG by Vega with its CSP-safe expression interpreter.
+/* global vega */
 'use strict';
 
-const COLORS = {
-  neutral: '#8c8c8c',
-  calm: '#4d9de0',
-  happy: '#f2b134',
-  sad: '#3d5a80',
-  angry: '#d1495b',
-  fearful: '#8e6cbf',
-  disgust: '#6a994e',
-  surprised: '#f07c2b',
-};
-const FALLBACK_COLORS = ['#8c8c8c', '#4d9de0', '#f2b134', '#3d5a80', '#d1495b', '#8e6cbf', '#6a994e', '#f07c2b'];
 const TIMELINE_SECONDS = 30;
 const RECORD_SECONDS = 3;
 
@@ -25,9 +16,11 @@ const state = {
   live: [], // { time, probabilities } of the live stream
   liveStart: 0,
   minSpeechSeconds: 0,
+  colours: {}, // label → colour, from the server's charts
+  charts: {}, // Vega views: probabilities, attention, timeline, file (the recording's timeline)
 };
 
-const colorOf = (label) => COLORS[label] || FALLBACK_COLORS[state.labels.indexOf(label) % FALLBACK_COLORS.length];
+const colorOf = (label) => state.colours[label] || '#5b5b60';
 const pct = (p) => `${(100 * p).toFixed(1)} %`;
 
 function setStatus(text) {
@@ -41,110 +34,46 @@ function showPrediction(result, source) {
   el.dataset.label = result.label;
   el.dataset.source = source;
   el.style.color = colorOf(result.label);
-  for (const label of state.labels) {
-    const p = result.probabilities[label] || 0;
-    const row = document.querySelector(`#probabilities li[data-label="${label}"]`);
-    row.querySelector('.bar > span').style.width = `${(100 * p).toFixed(1)}%`;
-    row.querySelector('.bar').setAttribute('aria-valuenow', (100 * p).toFixed(1));
-    row.querySelector('.value').textContent = pct(p);
-  }
-  if (result.attention) drawAttention(result.attention);
-}
-
-function buildProbabilityList() {
-  const list = $('probabilities');
-  const legend = $('legend');
-  list.replaceChildren();
-  legend.replaceChildren();
-  for (const label of state.labels) {
-    const li = document.createElement('li');
-    li.dataset.label = label;
-    const name = document.createElement('span');
-    name.textContent = label;
-    name.id = `prob-${label}`;
-    const bar = document.createElement('div');
-    bar.className = 'bar';
-    bar.setAttribute('role', 'meter');
-    bar.setAttribute('aria-valuemin', '0');
-    bar.setAttribute('aria-valuemax', '100');
-    bar.setAttribute('aria-valuenow', '0');
-    bar.setAttribute('aria-labelledby', name.id);
-    const fill = document.createElement('span');
-    fill.style.background = colorOf(label);
-    bar.append(fill);
-    const value = document.createElement('span');
-    value.className = 'value';
-    value.textContent = '—';
-    li.append(name, bar, value);
-    list.append(li);
-    const key = document.createElement('li');
-    key.textContent = label;
-    key.style.setProperty('--swatch', colorOf(label));
-    legend.append(key);
+  const rows = state.labels.map((label) => ({ label, probability: result.probabilities[label] || 0 }));
+  setChartData('probabilities', 'probabilities', rows, `probabilities: ${rows.map((r) => `${r.label} ${pct(r.probability)}`).join(', ')}`);
+  if (result.attention) {
+    const weights = result.attention.map((weight, i) => ({ chunk: i + 1, weight }));
+    setChartData('attention', 'attention', weights, `attention weights over ${weights.length} chunks: ${result.attention.map((a) => a.toFixed(2)).join(', ')}`);
   }
 }
 
-// ---------- canvas charts ----------
+// ---------- charts ----------
 
-function clearCanvas(canvas) {
-  const ctx = canvas.getContext('2d');
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  return ctx;
+/** Draws one of the server's compiled Vega specs into the element `id`, without eval (CSP). */
+async function createChart(id, spec) {
+  const view = new vega.View(vega.parse(spec, null, { ast: true }), { expr: vega.expressionInterpreter, renderer: 'svg', container: `#${id}`, hover: false });
+  await view.runAsync();
+  state.charts[id] = view;
 }
 
-function drawAttention(weights) {
-  const canvas = $('attention');
-  const ctx = clearCanvas(canvas);
-  const pad = 20;
-  const w = (canvas.width - 2 * pad) / weights.length;
-  const max = Math.max(...weights, 1e-6);
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.textAlign = 'center';
-  weights.forEach((a, i) => {
-    const h = ((canvas.height - 2 * pad) * a) / max;
-    ctx.fillStyle = '#1f5fbf';
-    ctx.fillRect(pad + i * w + 4, canvas.height - pad - h, w - 8, h);
-    ctx.fillStyle = '#5b5b60';
-    ctx.fillText(`${i + 1}`, pad + (i + 0.5) * w, canvas.height - 5);
-    ctx.fillText(a.toFixed(2), pad + (i + 0.5) * w, canvas.height - pad - h - 4);
-  });
-  canvas.setAttribute('aria-label', `attention weights over ${weights.length} chunks: ${weights.map((a) => a.toFixed(2)).join(', ')}`);
+/** Replaces a chart's data set and says in words what it now shows. */
+function setChartData(id, dataset, rows, description, signals = {}) {
+  const view = state.charts[id];
+  if (!view) return;
+  $(id).setAttribute('aria-label', description);
+  view.data(dataset, rows);
+  for (const [name, value] of Object.entries(signals)) view.signal(name, value);
+  view.runAsync();
 }
 
-/** Stacked probabilities over time: one column per prediction, each label in its colour. */
-function drawStacked(canvas, columns, from, to) {
-  const ctx = clearCanvas(canvas);
-  const span = Math.max(to - from, 1e-6);
-  const x = (t) => ((t - from) / span) * canvas.width;
-  for (const { start, end, probabilities } of columns) {
-    const left = x(start);
-    const width = Math.max(1, x(end) - left);
-    let y = canvas.height;
-    for (const label of state.labels) {
-      const h = (probabilities[label] || 0) * (canvas.height - 14);
-      ctx.fillStyle = colorOf(label);
-      ctx.fillRect(left, y - h, width, h);
-      y -= h;
-    }
-  }
-  ctx.fillStyle = '#5b5b60';
-  ctx.font = '11px system-ui, sans-serif';
-  ctx.textAlign = 'left';
-  ctx.fillText(`${from.toFixed(1)} s`, 4, 11);
-  ctx.textAlign = 'right';
-  ctx.fillText(`${to.toFixed(1)} s`, canvas.width - 4, 11);
+/** Timeline rows: each column's probabilities, one row per label in model order (Vega stacks them). */
+function timelineRows(columns) {
+  return columns.flatMap(({ start, end, probabilities }) => state.labels.map((label, order) => ({ start, end, label, order, probability: probabilities[label] || 0 })));
 }
 
 function drawLiveTimeline() {
-  const canvas = $('timeline');
   const last = state.live.length ? state.live[state.live.length - 1].time : 0;
   const to = Math.max(last, TIMELINE_SECONDS);
   const from = to - TIMELINE_SECONDS;
   state.live = state.live.filter((p) => p.time > from - 1);
   const columns = state.live.map((p) => ({ start: p.time - 0.5, end: p.time, probabilities: p.probabilities }));
-  drawStacked(canvas, columns, from, to);
   const latest = state.live[state.live.length - 1];
-  canvas.setAttribute('aria-label', latest ? `live timeline: ${state.live.length} readings, latest ${latest.label} at ${latest.time.toFixed(1)} s` : 'live timeline: empty');
+  setChartData('timeline', 'timeline', timelineRows(columns), latest ? `live timeline: ${state.live.length} readings, latest ${latest.label} at ${latest.time.toFixed(1)} s` : 'live timeline: empty', { from, to });
 }
 
 // ---------- microphone ----------
@@ -364,12 +293,11 @@ async function upload(file) {
 
 function showFileTimeline(result) {
   const segments = result.segments || [{ start: state.limits ? state.limits.offsetSeconds : 0.5, end: result.duration, ...result }];
-  const canvas = $('file-timeline');
   const end = Math.max(result.duration, ...segments.map((s) => s.end));
   // Windows overlap (hop < window): each column is drawn from its start to the next window's start.
   const columns = segments.map((s, i) => ({ start: s.start, end: i + 1 < segments.length ? segments[i + 1].start : s.end, probabilities: s.probabilities }));
-  drawStacked(canvas, columns, 0, end);
-  canvas.setAttribute('aria-label', `the recording's timeline: ${segments.length} windows, overall ${result.label}`);
+  $('file-timeline').hidden = false;
+  setChartData('file-timeline', 'timeline', timelineRows(columns), `the recording's timeline: ${segments.length} windows, overall ${result.label}`, { from: 0, to: end });
   const table = $('segments');
   const body = table.querySelector('tbody');
   body.replaceChildren();
@@ -423,7 +351,15 @@ async function main() {
     $('model-info').textContent = `Cannot reach the model: ${error.message}`;
     return;
   }
-  buildProbabilityList();
+  try {
+    const response = await fetch('api/charts');
+    const charts = await response.json();
+    if (!response.ok) throw new Error(charts.error.message);
+    state.colours = charts.colours;
+    await Promise.all([createChart('probabilities', charts.probabilities), createChart('attention', charts.attention), createChart('timeline', charts.timeline), createChart('file-timeline', charts.timeline)]);
+  } catch (error) {
+    setStatus(`Cannot draw the charts: ${error.message}`);
+  }
   drawLiveTimeline();
   document.body.dataset.ready = 'true';
 }
