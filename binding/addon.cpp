@@ -166,6 +166,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("melChunks", Napi::Function::New<Guarded<MelChunks>>(env, "melChunks"));
   exports.Set("melChunksBatch", Napi::Function::New<Guarded<MelChunksBatch>>(env, "melChunksBatch"));
   exports.Set("setThreads", Napi::Function::New<Guarded<SetThreads>>(env, "setThreads"));
+  exports.Set("setThreadNiceness", Napi::Function::New<Guarded<SetThreadNiceness>>(env, "setThreadNiceness"));
   exports.Set("getThreads", Napi::Function::New<Guarded<GetThreads>>(env, "getThreads"));
   exports.Set("addNoise", Napi::Function::New<Guarded<AddNoise>>(env, "addNoise"));
   exports.Set("timeStretch", Napi::Function::New<Guarded<TimeStretch>>(env, "timeStretch"));

@@ -27,6 +27,10 @@
 #include <unordered_map>
 #include <vector>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#endif
+
 namespace emo::binding {
 
 Status computeChunks(const InputView& input, const PipelineConfig& config, float* out) {
@@ -74,6 +78,7 @@ class NativePool {
   }
 
   void loop() {
+    int applied = 0;  // threads start at their creator's nice value, 0 for a server's main thread
     for (;;) {
       std::function<void()> task;
       {
@@ -82,14 +87,32 @@ class NativePool {
         task = std::move(tasks_.front());
         tasks_.pop_front();
       }
+      applyNiceness(applied);
       task();
     }
+  }
+
+  // On Linux a nice value belongs to a thread (setpriority with who = 0 is the calling thread), so
+  // the pool can yield to the event loop without lowering the whole process. An unprivileged
+  // process cannot lower a nice value again: a refused change is simply not applied.
+  static void applyNiceness(int& applied) {
+#ifdef __linux__
+    const int wanted = niceness().load();
+    if (wanted != applied && setpriority(PRIO_PROCESS, 0, wanted) == 0) applied = wanted;
+#else
+    (void)applied;
+#endif
   }
 
  public:
   // 0 until setThreads or the first batch fixes the size.
   static std::atomic<unsigned>& requestedSize() {
     static std::atomic<unsigned> n{0};
+    return n;
+  }
+  // The nice value the pool's threads take before their next task (see applyNiceness).
+  static std::atomic<int>& niceness() {
+    static std::atomic<int> n{0};
     return n;
   }
   static std::atomic<bool>& started() {
@@ -368,6 +391,21 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   }
   NativePool::requestedSize() = static_cast<unsigned>(n);
   return Napi::Number::New(env, n);
+}
+
+// setThreadNiceness(n): the pool's threads run at nice value n (0–19) from their next task on.
+// Returns whether this platform applies it (Linux only).
+Napi::Value SetThreadNiceness(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "Expected a number for niceness");
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 0 && n <= 19) || static_cast<double>(static_cast<int>(n)) != n) throw Napi::RangeError::New(env, "niceness must be an integer in [0, 19]");
+  NativePool::niceness() = static_cast<int>(n);
+#ifdef __linux__
+  return Napi::Boolean::New(env, true);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
 }
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) {

@@ -15,6 +15,7 @@ Napi::Value MelChunksBatch(const Napi::CallbackInfo& info);
 
 // setThreads(n) -> n: the size of the process-wide pool, before its first use.
 Napi::Value SetThreads(const Napi::CallbackInfo& info);
+Napi::Value SetThreadNiceness(const Napi::CallbackInfo& info);
 // getThreads() -> the pool's size (what it will be, before its first use).
 Napi::Value GetThreads(const Napi::CallbackInfo& info);
 

@@ -14,6 +14,7 @@ export {
   melChunksBatch,
   melSpectrogram,
   resolveFeatureOptions,
+  setThreadNiceness,
   setThreads,
   type BatchOptions,
   type FeatureOptions,

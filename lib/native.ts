@@ -124,6 +124,8 @@ export interface NativeBinding extends NativeNnBinding {
   __throwForTest(kind: string): never;
   /** Sizes the process-wide pool before its first use; throws once it runs with another size. */
   setThreads(threads: number): number;
+  /** The pool's threads take nice value `niceness` (0–19) before their next task; false where the platform does not apply it. */
+  setThreadNiceness(niceness: number): boolean;
   /** The pool's size (what it will be, before its first use). */
   getThreads(): number;
   floatToHalf(values: Float32Array): Uint16Array;

@@ -4,6 +4,7 @@ const { Worker } = require('node:worker_threads');
 const path = require('node:path');
 const emo = require('..');
 const { makeWav, testSignal } = require('./helpers/wav');
+const { skipBecause } = require('./helpers/skips');
 
 function clips(count) {
   return Array.from({ length: count }, (_, i) => {
@@ -217,6 +218,52 @@ describe('melChunksBatch in a long-running process', function () {
     assert.equal(emo.setThreads(emo.getThreads()), emo.getThreads()); // the same size is fine
     assert.throws(() => emo.setThreads(emo.getThreads() + 1), /already started/);
     assert.throws(() => emo.setThreads(0), RangeError);
+  });
+});
+
+describe('priority: the computation yields to the event loop', () => {
+  it('setThreadNiceness lowers the pool threads only; a session worker and its onnxruntime threads run at nice 10', function () {
+    this.timeout(60_000);
+    if (process.platform !== 'linux') skipBecause(this, 'nice values per thread are a Linux feature');
+    // In a process of its own: a nice value, once raised, stays for the process's life.
+    const script = `
+      const fs = require('node:fs');
+      const emo = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const wav = fs.readFileSync(0); // stdin
+      const nice = () => fs.readdirSync('/proc/self/task').map((tid) => {
+        const stat = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+        return { tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+      });
+      (async () => {
+        await emo.melChunksBatch([wav, wav]);
+        const before = nice();
+        const applied = emo.setThreadNiceness(7);
+        await emo.melChunksBatch(Array(8).fill(wav));
+        const pool = nice();
+        const classifier = await emo.loadClassifier(undefined, { worker: true, threads: 2 });
+        await classifier.classify(wav);
+        const withWorker = nice();
+        await classifier.close();
+        console.log(JSON.stringify({ pid: process.pid, applied, threads: emo.getThreads(), before, pool, withWorker }));
+      })();
+    `;
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { input: clips(1)[0], encoding: 'utf8' });
+    assert.equal(r.status, 0, `${r.signal ?? ''} ${r.error ?? ''} ${r.stderr}`);
+    const { pid, applied, threads, before, pool, withWorker } = JSON.parse(r.stdout);
+    assert.equal(applied, true);
+    assert.ok(before.every((t) => t.nice === 0), JSON.stringify(before));
+    const count = (list, value) => list.filter((t) => t.nice === value).length;
+    assert.equal(count(pool, 7), threads, 'every pool thread, and nothing else');
+    assert.equal(pool.find((t) => t.tid === pid).nice, 0, 'the main thread keeps its priority');
+    assert.ok(count(withWorker, 10) >= 2, `the session's thread and its onnxruntime threads: ${JSON.stringify(withWorker)}`);
+    assert.equal(withWorker.find((t) => t.tid === pid).nice, 0);
+  });
+
+  it('checks its argument', () => {
+    assert.throws(() => emo.setThreadNiceness(-1), RangeError);
+    assert.throws(() => emo.setThreadNiceness(20), RangeError);
+    assert.throws(() => emo.setThreadNiceness(2.5), RangeError);
+    assert.throws(() => emo.setThreadNiceness('5'), TypeError);
   });
 });
 

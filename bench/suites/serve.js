@@ -7,10 +7,10 @@
 // Under the concurrency-32 load, two probes measure what the server's event loop is free for:
 // GET /healthz every 50 ms (its latency: p50, p99, max), and a live WebSocket that streams 3 s of
 // audio in real time and then times each window's answer from the moment its last audio was sent.
+// The probes run in a process of their own (bench/lib/probes.js), apart from the load generator.
 // With --previous DIR the same runs for that release's `emo serve`, alternating with this one's.
 
 const path = require('node:path');
-const http = require('node:http');
 const { start, waitFor, writeRandomModel } = require('../lib/fixtures');
 
 const THIS_CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -20,62 +20,35 @@ const PROBE_MS = 50;
 
 const quantile = (sorted, q) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
 
-/** GET /healthz every PROBE_MS until stopped; resolves with the latencies, ms. */
-function probeHealth(url) {
-  const latencies = [];
-  let stopped = false;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const done = (async () => {
-    while (!stopped) {
-      const t0 = process.hrtime.bigint();
-      await new Promise((resolve) => {
-        http.get(new URL('healthz', url), { agent }, (res) => {
-          res.resume();
-          res.on('end', resolve);
-        }).on('error', resolve);
-      });
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
-    }
-    agent.destroy();
-    return latencies;
-  })();
-  return { stop: () => ((stopped = true), done) };
+/**
+ * Starts the two probes in a process of their own, so that what they measure is the server's
+ * answer, not the load generator's event loop (autocannon shares this one). `stop()` resolves with
+ * `{ health, live }`: the latencies of GET /healthz and the delays of the live windows, ms.
+ */
+async function startProbes(url, liveSeconds) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'lib', 'probes.js'), url, String(liveSeconds), String(PROBE_MS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.slice(out.indexOf('\n') + 1))) : reject(new Error(`the probes exited with ${code}`))));
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', () => reject(new Error('the probes did not start')));
+  });
+  return { stop: () => (child.stdin.end('stop\n'), exited) };
 }
 
 /**
- * A live stream: real-time audio in 0.1-s messages; each prediction's delay is measured from the
- * moment the audio it covers (its `time`) had been sent. Resolves with the delays, ms.
+ * The server's own event-loop delay since the last call (prom-client's histogram, reset on each
+ * scrape of /metrics), ms: what its loop did, apart from how the machine scheduled the probes.
  */
-function probeLive(url, seconds) {
-  const WebSocket = require('ws');
-  const rate = 16000;
-  const ws = new WebSocket(new URL('api/live', url.replace(/^http/, 'ws')));
-  const sentAt = new Map(); // seconds of audio sent -> when
-  const delays = [];
-  return new Promise((resolve, reject) => {
-    ws.on('error', reject);
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      if (m.type === 'prediction' && sentAt.has(m.time)) delays.push(Number(process.hrtime.bigint() - sentAt.get(m.time)) / 1e6);
-    });
-    ws.on('open', async () => {
-      ws.send(JSON.stringify({ type: 'start', sampleRate: rate }));
-      const block = new Float32Array(rate / 10);
-      let sent = 0;
-      const t0 = Date.now();
-      for (let k = 0; k < seconds * 10; k++) {
-        for (let i = 0; i < block.length; i++) block[i] = 0.2 * Math.sin((2 * Math.PI * 180 * (sent + i)) / rate) * (0.5 + 0.5 * Math.sin((2 * Math.PI * 3 * (sent + i)) / rate));
-        ws.send(Buffer.from(block.buffer.slice(0)));
-        sent += block.length;
-        sentAt.set(Math.round((sent / rate) * 1000) / 1000, process.hrtime.bigint());
-        await new Promise((r) => setTimeout(r, Math.max(0, t0 + (k + 1) * 100 - Date.now())));
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      ws.close();
-      resolve(delays);
-    });
-  });
+async function eventLoopDelay(url) {
+  const text = await fetch(new URL('metrics', url)).then((r) => r.text());
+  const value = (name) => 1000 * Number((new RegExp(`^${name} (\\S+)$`, 'm').exec(text) || [])[1]);
+  return { p99: value('nodejs_eventloop_lag_p99_seconds'), max: value('nodejs_eventloop_lag_max_seconds') };
 }
 
 /** One side's runs: requests/s and latency per level, and the probes under the last one. */
@@ -90,16 +63,19 @@ async function measure(ctx, cli, label, model, clip) {
     const results = {};
     for (const connections of [1, 8, 32]) {
       ctx.log(`${label}: concurrency ${connections}`);
-      const probes = connections === 32 ? { health: probeHealth(url), live: probeLive(url, SECONDS - 2) } : null;
+      if (connections === 32) await eventLoopDelay(url); // reads (and so resets) the server's own histogram
+      const probes = connections === 32 ? await startProbes(url, SECONDS - 2) : null;
       const r = await load(connections, SECONDS);
       const bad = r.non2xx + r.errors + r.timeouts;
       if (bad > 0) throw new Error(`${label}, concurrency ${connections}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.timeouts} timeouts`);
       results[connections] = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total };
       if (probes) {
-        const health = (await probes.health.stop()).sort((a, b) => a - b);
-        const live = (await probes.live).sort((a, b) => a - b);
+        const measured = await probes.stop();
+        const health = measured.health.sort((a, b) => a - b);
+        const live = measured.live.sort((a, b) => a - b);
         results.health = { p50: quantile(health, 0.5), p99: quantile(health, 0.99), max: health[health.length - 1], n: health.length };
         results.live = { p50: quantile(live, 0.5), max: live[live.length - 1], n: live.length };
+        results.loop = await eventLoopDelay(url);
       }
     }
     return results;
@@ -117,6 +93,7 @@ function report(ctx, side, r) {
   ctx.report(`serve /healthz p99 under concurrency 32${side}`, r.health.p99, 'ms', { p50Ms: r.health.p50, maxMs: r.health.max, probes: r.health.n });
   ctx.report(`serve /healthz slowest under concurrency 32${side}`, r.health.max, 'ms', { target: 50 });
   ctx.report(`serve live window answer, slowest under concurrency 32${side}`, r.live.max, 'ms', { p50Ms: r.live.p50, windows: r.live.n, target: 250 });
+  ctx.report(`serve event-loop delay p99 under concurrency 32 (the server's own)${side}`, r.loop.p99, 'ms', { maxMs: r.loop.max });
 }
 
 async function run(ctx) {

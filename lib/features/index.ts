@@ -121,6 +121,19 @@ export function setThreads(threads: number): number {
   return native.setThreads(checkInteger('threads', threads, 1, 1024));
 }
 
+/**
+ * Lowers the priority of the native pool's threads to nice value `niceness` (0–19, from their next
+ * task on), so that under full load the calling process's event loop is scheduled before the
+ * feature work: `emo serve` does this (nice 10) to answer health checks and live windows promptly.
+ * Linux only, where a nice value belongs to a thread; elsewhere nothing changes and it returns
+ * false. An unprivileged process cannot lower a nice value again once raised.
+ *
+ * @returns whether the platform applies it.
+ */
+export function setThreadNiceness(niceness: number): boolean {
+  return native.setThreadNiceness(checkInteger('niceness', niceness, 0, 19));
+}
+
 /** The size of the process-wide native thread pool (see {@link setThreads}). */
 export function getThreads(): number {
   return native.getThreads();

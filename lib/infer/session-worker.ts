@@ -5,9 +5,10 @@
  *
  * @packageDocumentation
  */
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
+import { COMPUTE_NICENESS, createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
 
 /** A run request: clips laid end to end, and the input's shape. */
 export interface RunRequest {
@@ -23,6 +24,15 @@ async function main(): Promise<void> {
   const { bytes, settings } = workerData as { bytes: Uint8Array; settings: SessionSettings };
   const port = parentPort;
   if (port === null) return;
+  // Linux: a nice value belongs to a thread (who = 0 is this one), and threads inherit it, so this
+  // lowers the session's threads only. Elsewhere it would lower the whole process: left alone.
+  if (process.platform === 'linux') {
+    try {
+      os.setPriority(0, COMPUTE_NICENESS);
+    } catch {
+      // not permitted here: the session runs at the process's priority
+    }
+  }
   let session: Ort.InferenceSession;
   try {
     session = await createSession(bytes, settings);

@@ -33,6 +33,13 @@ export interface SessionSettings {
   threads: number;
 }
 
+/**
+ * The nice value of the threads that compute (a session worker and the onnxruntime threads it
+ * starts; the native feature pool under `emo serve`): under full load the application's event loop
+ * (nice 0) is scheduled first, the computation whenever a core is free.
+ */
+export const COMPUTE_NICENESS = 10;
+
 /** An onnxruntime session of a model's bytes, with the package's settings. */
 export async function createSession(bytes: Uint8Array, settings: SessionSettings): Promise<Ort.InferenceSession> {
   return onnxRuntime().InferenceSession.create(bytes, {

@@ -14,6 +14,8 @@ import fastifyStatic from '@fastify/static';
 import { isSingleClip, loadClassifier, type Classifier } from '../infer/classifier';
 import { decodeWithFfmpeg, needsFfmpeg } from '../infer/decode';
 import { scanWav } from '../infer/wav-layout';
+import { setThreadNiceness } from '../features';
+import { COMPUTE_NICENESS } from '../infer/session';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
 import { EmoError } from '../errors';
 import { DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
@@ -122,6 +124,9 @@ export async function startServer(options: ServerOptions): Promise<EmoServer> {
   // each, as many as `threads` (default: the cores) allows, at least one.
   const totalThreads = options.threads === undefined ? Math.max(1, os.availableParallelism()) : checkInteger('options.threads', options.threads, 1, 1024);
   const pool = Math.max(1, Math.floor(totalThreads / 2));
+  // Under full load the event loop goes first: the feature threads (and, in their workers, the
+  // sessions) run at a lower priority, so /healthz and live windows are not kept waiting for a core.
+  setThreadNiceness(COMPUTE_NICENESS);
   const classifier: Classifier = owned
     ? await loadClassifier(model as string | Uint8Array | undefined, {
         ...(options.provider === undefined ? {} : { provider: options.provider }),
