@@ -214,12 +214,9 @@ Status decodeMono(const WavInfo& info, size_t first, size_t count, float* mono) 
   for (size_t i = 0; i < count; ++i) {
     const uint8_t* frame = base + i * info.blockAlign;
     float sum = 0.0f;
-    for (size_t c = 0; c < channelCount; ++c) {
-      const float v = sampleAt(frame + c * bytesPerSample, info.type);
-      if (checkFinite && !std::isfinite(v)) return nonFinite(first + i);
-      sum += v;
-    }
-    // Huge but finite float samples can overflow when mixed; that is no audio either.
+    for (size_t c = 0; c < channelCount; ++c) sum += sampleAt(frame + c * bytesPerSample, info.type);
+    // A NaN or infinite sample makes the sum non-finite, and so do huge but finite float samples
+    // that overflow when mixed: that is no audio either.
     if (checkFinite && !std::isfinite(sum)) return nonFinite(first + i);
     mono[i] = channelCount == 1 ? sum : sum * scale;
   }

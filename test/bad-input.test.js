@@ -1,7 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const emo = require('..');
-const { chunk, makeWav, testSignal, prng } = require('./helpers/wav');
+const { chunk, fmtBody, makeWav, testSignal, prng } = require('./helpers/wav');
 
 // Every bad input must give a specific EmoError code (data problems) or a
 // TypeError/RangeError (misuse), never a crash.
@@ -15,6 +15,23 @@ function expectEmoError(fn, code, messagePart) {
 }
 
 const good = makeWav([testSignal(48000 * 4, 48000)]);
+
+/** A WAV whose fmt chunk is `fmt` as given (any size), followed by a data chunk of `data`. */
+function wavWithFmt(fmt, data = Buffer.alloc(64)) {
+  const body = Buffer.concat([Buffer.from('WAVE', 'latin1'), chunk('fmt ', fmt), chunk('data', data)]);
+  const riff = Buffer.alloc(8);
+  riff.write('RIFF', 0, 'latin1');
+  riff.writeUInt32LE(body.length, 4);
+  return Buffer.concat([riff, body]);
+}
+// A 16-bit mono PCM fmt chunk cut to 14 bytes (the old WAVEFORMAT without bits per sample).
+const shortFmt = fmtBody({}).subarray(0, 14);
+// WAVE_FORMAT_EXTENSIBLE cut inside its sub-format GUID: 32 of its 40 bytes.
+const shortExtensible = fmtBody({ format: 'extensible' }).subarray(0, 32);
+// An extensible sub-format GUID that is PCM's tag with another tail (e.g. an ambisonic B-format GUID).
+const foreignGuid = fmtBody({ format: 'extensible' });
+foreignGuid.writeUInt16LE(0x0001, 24);
+Buffer.from([0x00, 0x00, 0x21, 0x07, 0xd3, 0x11, 0x86, 0x44, 0xc8, 0xc1, 0xca, 0x00, 0x00, 0x00]).copy(foreignGuid, 26);
 
 describe('bad input', () => {
   describe('gives an EmoError with a specific code', () => {
@@ -34,7 +51,12 @@ describe('bad input', () => {
       ['mu-law encoding', makeWav([new Float32Array(4)], { format: 'mulaw', bits: 8, dataBytes: Buffer.alloc(4) }), 'ERR_WAV_UNSUPPORTED_FORMAT', /mu-law/],
       ['A-law encoding', makeWav([new Float32Array(4)], { format: 'alaw', bits: 8, dataBytes: Buffer.alloc(4) }), 'ERR_WAV_UNSUPPORTED_FORMAT', /A-law/],
       ['an unknown extensible subformat', makeWav([new Float32Array(4)], { format: 'extensible', bits: 16, extensibleSubformat: 0x55, dataBytes: Buffer.alloc(8) }), 'ERR_WAV_UNSUPPORTED_FORMAT', /MPEG|format/],
-      ['a block align that does not fit the channels', makeWav([new Float32Array(4), new Float32Array(4)], { blockAlign: 3 }), 'ERR_WAV_BAD_BLOCK_ALIGN', /block align 3/],
+      ['a block align that does not fit the channels', makeWav([new Float32Array(4), new Float32Array(4)], { blockAlign: 3 }), 'ERR_WAV_BAD_BLOCK_ALIGN', /block align 3 does not fit 2 channels/],
+      ['a block align that fits the channels but not the bit depth', makeWav([new Float32Array(4), new Float32Array(4)], { blockAlign: 6 }), 'ERR_WAV_BAD_BLOCK_ALIGN', /block align 6 does not match 16-bit samples in 2 channels/],
+      ['a file that ends inside a chunk before its fmt chunk', Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE', 'latin1'), chunk('LIST', Buffer.alloc(40), { declaredSize: 4000 })]), 'ERR_WAV_TRUNCATED', /truncated before its fmt chunk/],
+      ['a fmt chunk of 14 bytes', wavWithFmt(shortFmt), 'ERR_WAV_TRUNCATED', /fmt chunk is 14 bytes, expected at least 16/],
+      ['an extensible fmt chunk of 32 bytes', wavWithFmt(shortExtensible), 'ERR_WAV_TRUNCATED', /EXTENSIBLE fmt chunk is 32 bytes, expected 40/],
+      ['an extensible sub-format that is neither PCM nor float', wavWithFmt(foreignGuid), 'ERR_WAV_UNSUPPORTED_FORMAT', /unsupported WAVE_FORMAT_EXTENSIBLE subformat/],
       ['NaN in a float WAV', makeWav([Float32Array.from([0, 0.5, NaN, 0])], { format: 'float', bits: 32 }), 'ERR_NON_FINITE_SAMPLES', /frame 2/],
       ['Infinity in a float64 WAV', makeWav([Float64Array.from([0, Infinity])], { format: 'float', bits: 64 }), 'ERR_NON_FINITE_SAMPLES', /frame 1/],
     ];

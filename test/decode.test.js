@@ -44,6 +44,9 @@ describe('decodeWav', () => {
     const padded = emo.decodeWav(makeWav([Float32Array.from(values)], { format: 'extensible', bits: 32, validBits: 24 }));
     assert.equal(padded.bitsPerSample, 24);
     assertClose(padded.channels[0], values.map((v) => quantised(v, 32)), 1e-7, 'extensible 24-in-32');
+    // Valid bits of 0 (unset) or above the container: the container's size is what the file holds.
+    assert.equal(emo.decodeWav(makeWav([Float32Array.from(values)], { format: 'extensible', bits: 16, validBits: 0 })).bitsPerSample, 16);
+    assert.equal(emo.decodeWav(makeWav([Float32Array.from(values)], { format: 'extensible', bits: 16, validBits: 20 })).bitsPerSample, 16);
     const float = emo.decodeWav(makeWav([Float32Array.from(values)], { format: 'extensible', bits: 32, extensibleSubformat: 3 }));
     assert.deepEqual(Array.from(float.channels[0]), Array.from(Float32Array.from(values)));
   });
@@ -95,5 +98,11 @@ describe('channels', () => {
     let diff = 0;
     for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(three[i] - expected[i]));
     assert.ok(diff < 1e-6, `${diff}`);
+    // Channels given as Float32Arrays are averaged the same way (a float64 mean as the reference).
+    const fromArrays = emo.prepareClip({ sampleRate: 48000, channels: [left, right] });
+    const fromMean = emo.prepareClip({ sampleRate: 48000, channels: [mean] });
+    let apart = 0;
+    for (let i = 0; i < fromMean.length; i++) apart = Math.max(apart, Math.abs(fromArrays[i] - fromMean[i]));
+    assert.ok(apart < 1e-6, `${apart}`);
   });
 });
