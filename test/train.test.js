@@ -42,6 +42,21 @@ describe('emo train / emo evaluate', function () {
   const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: tmp });
   const split = 'actors:3/2/1';
 
+  it('learns: 20 full-batch steps classify the training clips far above chance, which an untrained network does not', () => {
+    // Plain training (no augmentation or regularisers), the whole training actor as one batch: the
+    // eight emotions differ in level and tone, so the network can learn them. An untrained network
+    // gives every clip one label (1 in 8); so does the first step's, which is the bound's check.
+    const out = path.join(tmp, 'learns');
+    const r = run(['train', corpus, '--out', out, '--epochs', '20', '--batch', '16', '--split', split, '--lr', '0.003', '--variants', 'original', '--no-masking', '--no-warp', '--mixup', '0', '--lr-patience', '100', '--patience', '100']);
+    assert.equal(r.status, 0, r.stderr);
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    const bound = 0.75;
+    assert.ok(metrics.history[0].trainAccuracy < bound, `the first epoch already at ${metrics.history[0].trainAccuracy}`);
+    assert.ok(metrics.metrics.train.accuracy >= bound, `training clips ${metrics.metrics.train.accuracy}`);
+    // The clips of the held-out actors are made the same way: they are learnt too.
+    assert.ok(metrics.metrics.test.accuracy >= 0.5, `test clips ${metrics.metrics.test.accuracy}`);
+  });
+
   it('trains a few epochs: the training loss falls and every artefact is written and readable', () => {
     const out = path.join(tmp, 'run');
     const r = run(['train', corpus, '--out', out, '--epochs', '4', '--batch', '8', '--split', split, '--lr', '0.003', '--lr-patience', '1']);
@@ -63,8 +78,12 @@ describe('emo train / emo evaluate', function () {
     assert.equal(metrics.failedFiles, 1);
     assert.equal(metrics.failed[0].code, 'ERR_WAV_TRUNCATED');
     for (const split of ['train', 'val', 'test']) {
-      assert.equal(metrics.metrics[split].confusion.length, 8);
-      assert.ok(metrics.metrics[split].accuracy >= 0 && metrics.metrics[split].accuracy <= 1);
+      const { confusion, accuracy } = metrics.metrics[split];
+      assert.equal(confusion.length, 8);
+      // Accuracy is the confusion matrix's diagonal over its total (16 clips, or 16 good of actor 1's 17 files).
+      const total = confusion.flat().reduce((a, b) => a + b, 0);
+      assert.equal(total, 16, split);
+      assert.ok(Math.abs(accuracy - confusion.reduce((a, row, i) => a + row[i], 0) / total) < 1e-12, split);
     }
     // The reference pipeline's lowest mel band has an empty filter (centre 19.5 Hz, FFT bins 46.9 Hz
     // apart), so it is always the -100 dB floor: its spread is floored at 1 dB instead of dividing by ~0.
