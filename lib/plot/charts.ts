@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { checkKnownKeys, checkPlainObject, invalidRange, invalidType } from '../validate';
+import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
 
 /** Options of {@link confusionChart}. */
 export interface ConfusionOptions {
@@ -324,7 +324,4 @@ function checkLabels(labels: unknown): asserts labels is readonly string[] {
   if (!Array.isArray(labels) || labels.length === 0 || labels.some((l) => typeof l !== 'string')) throw invalidType('labels', 'a non-empty array of strings', labels);
 }
 
-function checkProbability(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw invalidRange(name, 'a number from 0 to 1', value);
-  return value;
-}
+const checkProbability = (name: string, value: unknown): number => checkNumber(name, value, 0, 1);
