@@ -17,7 +17,7 @@ if [ $# -lt 1 ]; then
 fi
 corpus="$1"
 work="${2:-runs/ravdess}"
-recipe=centre-chain
+recipe=centre-chain-noreg-30-nopre
 emo() { node dist/cli/main.js "$@"; }
 
 # 1. Fold 6 of the recipe, its test actors scored (reuses the screening run when it is there).
