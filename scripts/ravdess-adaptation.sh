@@ -10,7 +10,7 @@
 #   - through every recording condition, with and without adaptation (the robustness table).
 # Every command line is here; the tables go into docs/ravdess-experiments.md by hand.
 #
-#   bash scripts/ravdess-adaptation.sh <RAVDESS dir> [work dir, default runs/ravdess] [recipe]
+#   bash scripts/ravdess-adaptation.sh <RAVDESS dir> [work dir, default runs/ravdess] [recipe] [folds, default "1 2 3 4 5 6"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
@@ -20,9 +20,10 @@ fi
 corpus="$1"
 work="${2:-runs/ravdess}"
 recipe="${3:-adapt-chain-noreg-30-nopre}"
+folds="${4:-1 2 3 4 5 6}"
 emo() { node dist/cli/main.js "$@"; }
 
-for fold in 1 2 3 4 5 6; do
+for fold in $folds; do
   run="$work/$recipe/fold-$fold"
   out="$work/$recipe/adaptation/fold-$fold"
   [ -f "$run/fold.json" ] || { echo "fold $fold has not finished: run scripts/ravdess-crossval.sh $corpus $work $recipe first" >&2; exit 1; }
