@@ -100,10 +100,12 @@ export interface EmoServer {
 }
 
 /**
- * Creates the `emo serve` server: `POST /api/classify`, `GET /api/model`, the `/api/live`
- * WebSocket, `GET /healthz`, the speaker adapters at `/api/adapters` (models trained with
- * adaptation), and the web page at `/`. Loads the model unless given a
- * {@link Classifier}; listens only when `listen()` is called.
+ * Creates the `emo serve` server: `POST /api/classify`, `GET /api/model`, `GET /api/charts`, the
+ * `/api/live` WebSocket, `GET /healthz`, `GET /metrics`, the speaker adapters at `/api/adapters`
+ * (models trained with adaptation), and the web page at `/`. Loads the model unless given a
+ * {@link Classifier}; listens only when `listen()` is called. On Linux it lowers the process's native
+ * feature threads to nice 10 (`setThreadNiceness`), for the rest of the process's life, so that
+ * under full load the event loop gets a core first.
  *
  * @throws {@link EmoError} when the model cannot be loaded (see {@link loadClassifier});
  *   TypeError/RangeError for bad options.
