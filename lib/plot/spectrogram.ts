@@ -141,8 +141,15 @@ function frequencyTicks([lo, hi]: [number, number], height: number): number[] {
 
 // ---------------------------------------------------------------- raster
 
-/** The scheme sampled at 256 levels as RGB bytes, from Vega itself. */
-async function schemeTable(): Promise<Uint8Array> {
+let schemeBytes: Promise<Uint8Array> | undefined;
+
+/** The scheme sampled at 256 levels as RGB bytes, from Vega itself; made once per process. */
+function schemeTable(): Promise<Uint8Array> {
+  schemeBytes ??= sampleScheme();
+  return schemeBytes;
+}
+
+async function sampleScheme(): Promise<Uint8Array> {
   const vega = await import('vega');
   const interpolate = vega.scheme(SPECTROGRAM_SCHEME) as (t: number) => string;
   const table = new Uint8Array(256 * 3);

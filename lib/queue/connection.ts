@@ -74,10 +74,6 @@ export function bullConnection(url: string): ConnectionOptions {
 }
 
 /**
- * Pings Redis every second on a connection of its own; when no ping has succeeded for
- * `limitSeconds`, calls `onLost` once with an `ERR_QUEUE_UNAVAILABLE` error.
- */
-/**
  * A queue and its events, connected and ready, for a producer: the URL checked, Redis reached
  * (`ERR_QUEUE_UNAVAILABLE` when it is not), connection errors left to a {@link RedisWatch}.
  */
@@ -93,6 +89,10 @@ export async function openQueue(url: string, name: string): Promise<{ queue: Que
   return { queue, events };
 }
 
+/**
+ * Pings Redis every second on a connection of its own; when no ping has succeeded for
+ * `limitSeconds`, calls `onLost` once with an `ERR_QUEUE_UNAVAILABLE` error.
+ */
 export class RedisWatch {
   private readonly client: IORedis;
   private readonly timer: NodeJS.Timeout;
