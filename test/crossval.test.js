@@ -217,6 +217,36 @@ describe('emo crossval', function () {
     assert.deepEqual(again.test, result.test);
   });
 
+  it('runFoldJob (a queue worker\'s side): trains the fold on a thread, relays its progress, ships its run folder; errors keep their code', async () => {
+    const { runFoldJob } = require('emo-native/queue');
+    const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
+    const recipe = { epochs: 2, batch: 8, masking: false, warp: false, mixup: 0 };
+    const local = await train.trainFold({ dir: corpus, plan, recipe, out: path.join(tmp, 'local-fold') });
+    const workDir = path.join(tmp, 'worker-folds');
+    const progress = [];
+    const job = (id, dir) => ({ id, data: { version: 1, kind: 'fold', dir, plan, recipe, scoreTest: true }, updateProgress: async (event) => progress.push(event) });
+    const shipped = await runFoldJob(job('j1', corpus), workDir);
+    // The same seed on the same backend: the thread's fold is the local one.
+    assert.deepEqual([shipped.result.bestEpoch, shipped.result.test, shipped.result.val], [local.bestEpoch, local.test, local.val]);
+    assert.deepEqual(progress.filter((e) => e.kind === 'epoch').map((e) => e.record.epoch), [1, 2]);
+    assert.ok(['fold.json', 'metrics.json', 'best/model.json'].every((f) => f in shipped.files), Object.keys(shipped.files).join(' '));
+    assert.ok(!('checkpoint/state.json' in shipped.files));
+    assert.deepEqual(fs.readdirSync(workDir), [], 'the work folder is removed once shipped');
+    await assert.rejects(runFoldJob(job('j2', path.join(tmp, 'no-such-corpus')), workDir), (e) => e.name === 'EmoError' && e.code === 'ERR_DATASET_NOT_FOUND');
+    // A worker closing without waiting: the thread stops, and the job is left to the stall check (the promise never settles).
+    const stop = new AbortController();
+    let settled = false;
+    progress.length = 0;
+    void runFoldJob(job('j3', corpus), workDir, stop.signal).finally(() => (settled = true));
+    while (!progress.some((e) => e.kind === 'batch')) await new Promise((r) => setTimeout(r, 20));
+    stop.abort();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(settled, false);
+    // Stopped: no further epoch, and the fold's folder stays, unfinished, to be resumed.
+    assert.ok(!progress.some((e) => e.kind === 'epoch'));
+    assert.ok(fs.existsSync(path.join(workDir, 'j3')) && !fs.existsSync(path.join(workDir, 'j3', 'fold.json')));
+  });
+
   it('lowers the learning rate along half a cosine, batch by batch, with lrSchedule cosine', async () => {
     const plan = { fold: 1, test: [1], val: [2], train: [3, 4] };
     const foldOut = path.join(tmp, 'cosine');

@@ -84,16 +84,17 @@ describe('the package boundary (packed and installed in another project)', funct
     assert.deepEqual(wavs, []);
   });
 
-  it('has the queue at emo-native/queue, and emo-native alone does not load BullMQ', () => {
+  it('has the queue at emo-native/queue; emo-native alone does not load BullMQ, nor the queue TensorFlow.js', () => {
     const r = node([
       '-e',
       `const emo = require('emo-native');
        const before = Object.keys(require.cache).some((k) => k.includes('bullmq'));
        const queue = require('emo-native/queue');
-       process.stdout.write(JSON.stringify([before, typeof queue.ClassifyProducer.connect, typeof queue.startClassifyWorker, queue.DEFAULT_QUEUE, typeof emo.melChunks]));`,
+       const tfjs = Object.keys(require.cache).filter((k) => k.includes('@tensorflow'));
+       process.stdout.write(JSON.stringify([before, tfjs, typeof queue.ClassifyProducer.connect, typeof queue.startClassifyWorker, queue.DEFAULT_QUEUE, typeof emo.melChunks]));`,
     ]);
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), [false, 'function', 'function', 'emo-classify', 'function']);
+    assert.deepEqual(JSON.parse(r.stdout), [false, [], 'function', 'function', 'emo-classify', 'function']);
   });
 
   it('works with import from an .mjs file, named exports included', () => {

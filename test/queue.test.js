@@ -312,9 +312,9 @@ describe('scale-out: emo classify --redis and emo worker', function () {
     const queue = queueName();
     const workDir = path.join(tmp, 'shared-work');
     const out = path.join(tmp, 'cv-queued');
-    // A training step blocks its worker's event loop for a moment: the lock outlasts it.
-    const a = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '15']);
-    const b = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '15']);
+    // Training runs on a thread of its own, so even a short lock is renewed in time on a busy machine.
+    const a = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '5']);
+    const b = worker(redis.url, queue, ['--work-dir', workDir, '--stalled-after', '5']);
     await until(() => /taking jobs/.test(a.stderr) && /taking jobs/.test(b.stderr), 60, 'the workers to start');
     const submit = emo(['crossval', cvCorpus, ...recipe, '--out', out, '--redis', redis.url, '--queue', queue]);
     // Killed after its fold's first epoch is checkpointed: the next worker resumes from there.

@@ -13,11 +13,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Job, type Queue, type QueueEvents } from 'bullmq';
 import { swapDirAtomic } from '../atomic';
-import { EmoError } from '../errors';
-import { readFinishedFold, trainFold, type FoldJob, type FoldPlan, type FoldRecipe, type FoldResult, type TrainProgress } from '../train';
+import { EmoError, type EmoErrorCode } from '../errors';
+// Types only: the training stack (TensorFlow.js) loads when a fold is trained or read back, so that
+// `require('emo-native/queue')` in a classifying program does not pay for it.
+import type { FoldJob, FoldPlan, FoldRecipe, FoldResult, TrainProgress } from '../train';
 import { DEFAULT_REDIS_WAIT_SECONDS, openQueue, RedisWatch } from './connection';
+import type { FoldThreadData, FoldThreadMessage } from './fold-thread';
 
 /** The default queue of training jobs: apart from classification, whose jobs are short. */
 export const DEFAULT_TRAIN_QUEUE = 'emo-train';
@@ -61,9 +65,13 @@ function filesOf(dir: string, prefix = ''): Record<string, string> {
 
 /**
  * A worker's side: trains the fold of `job` in `<workDir>/<job id>` (resuming from a checkpoint
- * found there), relays its progress, and returns its scores and files; the folder is removed after.
+ * found there) on a thread of its own (./fold-thread: the caller's event loop stays free to renew
+ * the job's lock), relays its progress, and returns its scores and files; the folder is removed
+ * after. `signal` stops the training thread (a worker closing without waiting for its jobs): the
+ * promise then never settles, as if the process had died — the job stays active, is declared
+ * stalled and goes to another worker, which resumes from the folder's last epoch when it is shared.
  */
-export async function runFoldJob(job: Job, workDir: string): Promise<FoldJobResult> {
+export async function runFoldJob(job: Job, workDir: string, signal?: AbortSignal): Promise<FoldJobResult> {
   if (!isFoldJobData(job.data)) throw new Error('not an emo fold job (unknown data format)');
   const data = job.data;
   const out = path.join(workDir, String(job.id));
@@ -76,10 +84,43 @@ export async function runFoldJob(job: Job, workDir: string): Promise<FoldJobResu
     lastReport = now;
     void job.updateProgress(event as unknown as object).catch(() => {});
   };
-  const result = await trainFold({ dir: data.dir, plan: data.plan, recipe: data.recipe, out, resume: true, dropCache: true, scoreTest: data.scoreTest, onProgress });
+  const fold: FoldThreadData = { dir: data.dir, plan: data.plan, recipe: data.recipe, out, resume: true, dropCache: true, scoreTest: data.scoreTest };
+  const result = await trainInThread(fold, onProgress, signal);
   const files = filesOf(out);
   fs.rmSync(out, { recursive: true, force: true });
   return { result: { ...result, reused: false }, files };
+}
+
+/** Runs `trainFold` on a worker thread; its progress comes to `onProgress`, its errors keep their code. */
+function trainInThread(fold: FoldThreadData, onProgress: (event: TrainProgress) => void, signal?: AbortSignal): Promise<FoldResult> {
+  return new Promise<FoldResult>((resolve, reject) => {
+    if (signal?.aborted) return;
+    const thread = new Worker(path.join(__dirname, 'fold-thread.js'), { workerData: fold });
+    let settled = false;
+    const settle = (finish: () => void) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', stop);
+      finish();
+    };
+    // Not a failure to report (BullMQ would fail the job for good): the job is left to the stall check.
+    const stop = () => {
+      settle(() => {});
+      void thread.terminate();
+    };
+    signal?.addEventListener('abort', stop, { once: true });
+    thread.on('message', (message: FoldThreadMessage) => {
+      if (message.kind === 'progress') onProgress(message.event as TrainProgress);
+      else if (message.kind === 'done') settle(() => resolve(message.result as FoldResult));
+      else {
+        const { name, message: text, code } = message.error;
+        const error = code === undefined ? Object.assign(new Error(text), { name }) : new EmoError(text, code as EmoErrorCode);
+        settle(() => reject(error));
+      }
+    });
+    thread.on('error', (error) => settle(() => reject(error)));
+    thread.on('exit', (code) => settle(() => reject(new Error(`the training thread ended (exit code ${code}) before the fold did`))));
+  });
 }
 
 /** Options of {@link FoldProducer.connect}. */
@@ -128,6 +169,7 @@ export class FoldProducer {
   readonly runFold = async (job: FoldJob): Promise<FoldResult> => {
     if (this.lost) throw this.lost;
     if (job.resume) {
+      const { readFinishedFold } = await import('../train');
       const done = readFinishedFold(job);
       if (done !== null) return done;
     }

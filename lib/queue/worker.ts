@@ -115,6 +115,8 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
 
   // Every job through here: its metrics, whatever its kind and outcome.
   const workDir = path.resolve(options.workDir ?? path.join(os.tmpdir(), 'emo-folds'));
+  // Aborted by a forced close: the folds' training threads stop, their jobs left to the stall check.
+  const stopFolds = new AbortController();
   const runJob = async (job: Job): Promise<ClassifyJobResult | StatisticsJobResult | FoldJobResult> => {
     const kind = job.name === 'statistics' || job.name === 'fold' ? job.name : 'classify';
     const started = process.hrtime.bigint();
@@ -136,7 +138,7 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
     options.onJobStart?.({ id: job.id ?? '', files: 0 });
     const started = Date.now();
     const { runFoldJob } = await import('./folds');
-    const result = await runFoldJob(job, workDir);
+    const result = await runFoldJob(job, workDir, stopFolds.signal);
     options.onJob?.({ id: job.id ?? '', files: 0, failed: 0, seconds: (Date.now() - started) / 1000 });
     return result;
   };
@@ -173,8 +175,9 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
   const close = (force = false, error?: EmoError): Promise<void> => {
     if (closing && !force) return closing;
     watch.stop();
-    closing = worker
-      .close(force)
+    const closed = worker.close(force);
+    if (force) stopFolds.abort();
+    closing = closed
       .catch(() => {})
       .then(() => clf.close())
       .then(() => metricsServer?.close())
