@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { decodeWav } from '../audio';
+import { encodeMonoWav } from '../audio/encode';
 import { EmoError } from '../errors';
 import { ffmpegPath } from '../infer/decode';
 import { Rng } from '../random';
@@ -61,27 +62,6 @@ function pipeThrough(command: string, args: string[], input: Uint8Array, name: s
     });
     child.stdin.end(input);
   });
-}
-
-/** A mono 32-bit float WAV: no rounding between the conditions' arithmetic and the features. */
-export function encodeFloatWav(samples: Float32Array, sampleRate: number): Buffer {
-  const data = samples.length * 4;
-  const buf = Buffer.alloc(44 + data);
-  buf.write('RIFF', 0, 'latin1');
-  buf.writeUInt32LE(36 + data, 4);
-  buf.write('WAVE', 8, 'latin1');
-  buf.write('fmt ', 12, 'latin1');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(3, 20); // IEEE float
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(sampleRate, 24);
-  buf.writeUInt32LE(sampleRate * 4, 28);
-  buf.writeUInt16LE(4, 32);
-  buf.writeUInt16LE(32, 34);
-  buf.write('data', 36, 'latin1');
-  buf.writeUInt32LE(data, 40);
-  Buffer.from(samples.buffer, samples.byteOffset, data).copy(buf, 44);
-  return buf;
 }
 
 /** The clip as mono float samples (channels averaged) and its rate. */
@@ -151,7 +131,7 @@ export async function applyCondition(wav: Uint8Array, condition: Condition, opti
   if (!(CONDITIONS as readonly string[]).includes(condition)) throw new RangeError(`Expected one of ${CONDITIONS.join(', ')} for condition but received ${String(condition)}`);
   const { samples, sampleRate } = monoOf(wav);
   const rng = new Rng(options.seed ?? 1, `${condition}:${options.key ?? ''}`);
-  const asFloat = () => encodeFloatWav(samples, sampleRate);
+  const asFloat = () => encodeMonoWav(samples, sampleRate);
   const ffmpegRoundTrip = async (encode: string[], format: string) => {
     const coded = await pipeThrough(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', 'wav', '-i', 'pipe:0', ...encode, '-f', format, 'pipe:1'], asFloat(), 'ffmpeg');
     return pipeThrough(ffmpegPath(), ['-nostdin', '-hide_banner', '-loglevel', 'error', '-f', format, '-i', 'pipe:0', '-ac', '1', '-c:a', 'pcm_f32le', '-f', 'wav', 'pipe:1'], coded, 'ffmpeg');
@@ -160,11 +140,11 @@ export async function applyCondition(wav: Uint8Array, condition: Condition, opti
     case 'clean':
       return asFloat();
     case 'gain-20':
-      return encodeFloatWav(samples.map((v) => v * 0.1), sampleRate);
+      return encodeMonoWav(samples.map((v) => v * 0.1), sampleRate);
     case 'pink-10':
-      return encodeFloatWav(mixAtSnr(samples, pinkNoise(samples.length, rng), 10), sampleRate);
+      return encodeMonoWav(mixAtSnr(samples, pinkNoise(samples.length, rng), 10), sampleRate);
     case 'babble-10':
-      return encodeFloatWav(mixAtSnr(samples, babbleNoise(samples.length, options.babble ?? [], rng), 10), sampleRate);
+      return encodeMonoWav(mixAtSnr(samples, babbleNoise(samples.length, options.babble ?? [], rng), 10), sampleRate);
     case 'telephone':
       // A 100-Hz transition band: sox's default for this band at 48 kHz is so wide that 100 Hz passes at -18 dB.
       return pipeThrough('sox', ['-t', 'wav', '-', ...FLOAT_WAV_OUT, 'sinc', '-t', '100', '300-3400', 'rate', '8000'], asFloat(), 'sox');

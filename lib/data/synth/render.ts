@@ -5,6 +5,7 @@
  * quantisation) happens here in TypeScript so that it is exact and repeatable.
  */
 import { spawn } from 'node:child_process';
+import { encodeMonoWav } from '../../audio/encode';
 import { EmoError } from '../../errors';
 import { chainEffects, FESTIVAL_VOICES, SAMPLE_RATE, ssml, STATEMENTS, type ClipPlan, type SynthEngine } from './plan';
 import { FESTIVAL_INSTALL_HINT, FestivalSession } from './festival';
@@ -335,27 +336,6 @@ function roomNoise(length: number, plan: ClipPlan): Float64Array {
   return white;
 }
 
-/** A 16-bit mono PCM WAV file. */
-export function encodeWav(samples: Int16Array, sampleRate = SAMPLE_RATE): Buffer {
-  const data = samples.length * 2;
-  const buf = Buffer.alloc(44 + data);
-  buf.write('RIFF', 0, 'latin1');
-  buf.writeUInt32LE(36 + data, 4);
-  buf.write('WAVE', 8, 'latin1');
-  buf.write('fmt ', 12, 'latin1');
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(sampleRate, 24);
-  buf.writeUInt32LE(sampleRate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36, 'latin1');
-  buf.writeUInt32LE(data, 40);
-  for (let i = 0; i < samples.length; i++) buf.writeInt16LE(samples[i] as number, 44 + 2 * i);
-  return buf;
-}
-
 /** The finished WAV bytes of one clip. */
 export async function renderClip(plan: ClipPlan, festival?: FestivalSession): Promise<Buffer> {
   let speech: Float32Array;
@@ -365,5 +345,5 @@ export async function renderClip(plan: ClipPlan, festival?: FestivalSession): Pr
     speech = await speakFestival(plan, festival);
   }
   if (plan.prosody.breath > 0) speech = withBreath(speech, plan.prosody.breath, plan);
-  return encodeWav(assemble(plan, await colour(plan, speech)));
+  return encodeMonoWav(assemble(plan, await colour(plan, speech)), SAMPLE_RATE);
 }
