@@ -2,7 +2,8 @@
  * Scale-out for `emo classify`: a BullMQ queue on Redis between one producer (the command, or
  * your program) and any number of workers on any number of machines.
  *
- * `require('emo-native/queue')` loads BullMQ; `require('emo-native')` does not.
+ * `require('emo-native/queue')` loads BullMQ; `require('emo-native')` does not. TensorFlow.js loads
+ * only when a fold is trained (on a thread of the worker's own) or read back.
  *
  * @packageDocumentation
  */
