@@ -66,8 +66,8 @@ export interface ClassifyWorker {
   readonly metricsUrl: string | null;
   /**
    * Stops taking jobs. Graceful (default): the jobs in progress finish and their results are
-   * stored. `force`: they are abandoned at once, and go back to the queue for another worker
-   * once their lock expires (`stalledAfterSeconds`).
+   * stored. `force`: they are abandoned at once (a fold's training thread is stopped), and go
+   * back to the queue for another worker once their lock expires (`stalledAfterSeconds`).
    */
   close(force?: boolean): Promise<void>;
   /** Settles when the worker has closed: resolves after `close()`, rejects with `ERR_QUEUE_UNAVAILABLE` when Redis stayed away too long. */
