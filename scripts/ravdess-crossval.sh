@@ -48,7 +48,9 @@
 # actors 19-20 only; a later full run of the recipe reuses that fold and scores its test actors.
 # Written fold6:<recipe>, it runs (or reuses) fold 6 and scores its test actors, keeping its feature
 # cache for the export: the default model's run (scripts/train-default-model.sh).
-# About 25 minutes per fold and 2.5 hours per recipe on 2 cores.
+# A whole cross-validation runs its folds one at a time, in the order EMO_FOLD_ORDER gives (default
+# "1 2 3 4 5 6"; a subset leaves the rest for later), and writes its summary once all six are done.
+# About 25 minutes per fold at 12 epochs (an hour at 30) on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
@@ -72,6 +74,30 @@ budget=(--epochs 12 --patience 12 --seed 1)
 noreg=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0)
 constant30=(--lr-patience 10000 --epochs 30 --patience 30)
 nopre=(--variants original,noise,tempo,chain)
+# A finished fold's scores (fold.json) and training history (metrics.json) are kept in
+# experiments/ravdess/<recipe>/fold-<n>/ for the repository: a later session, on this machine or a
+# fresh one, reads the fold back from there instead of training it again (emo crossval --resume
+# reuses a fold whose fold.json matches its actors and recipe). The corpus path is not kept.
+records=experiments/ravdess
+seed_record() {
+  local from="$records/$1/fold-$2" to="$work/$1/fold-$2"
+  if [ -f "$from/fold.json" ] && [ ! -f "$to/fold.json" ]; then
+    mkdir -p "$to"
+    cp "$from/fold.json" "$from/metrics.json" "$to/"
+  fi
+}
+keep_record() {
+  local from="$work/$1/fold-$2" to="$records/$1/fold-$2"
+  [ -f "$from/fold.json" ] || return 0
+  mkdir -p "$to"
+  node -e '
+    const fs = require("node:fs");
+    const [from, to] = process.argv.slice(1);
+    const fold = JSON.parse(fs.readFileSync(from + "/fold.json", "utf8"));
+    fs.writeFileSync(to + "/fold.json", JSON.stringify({ ...fold, dir: "RAVDESS" }, null, 2) + "\n");
+    fs.copyFileSync(from + "/metrics.json", to + "/metrics.json");
+  ' "$from" "$to"
+}
 for step in "${steps[@]}"; do
   name="${step#*:}"
   case "$step" in
@@ -105,5 +131,24 @@ for step in "${steps[@]}"; do
       --epochs 30 --patience 30 --seed 1 --only 6 --validation-only
     continue
   fi
-  emo crossval "$corpus" --folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"}
+  run=(--folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"})
+  if [ "${step%%:*}" = "$step" ]; then
+    # A whole cross-validation: one fold at a time, each fold's record committed-ready as soon as it
+    # finishes, then all six read back into the summary (crossval.json).
+    for fold in ${EMO_FOLD_ORDER:-1 2 3 4 5 6}; do
+      seed_record "$name" "$fold"
+      emo crossval "$corpus" "${run[@]}" --only "$fold"
+      keep_record "$name" "$fold"
+    done
+    missing=()
+    for fold in 1 2 3 4 5 6; do
+      seed_record "$name" "$fold"
+      [ -f "$work/$name/fold-$fold/fold.json" ] || missing+=("$fold")
+    done
+    if ((${#missing[@]})); then
+      echo "$name: folds ${missing[*]} still to run; no summary yet" >&2
+      continue
+    fi
+  fi
+  emo crossval "$corpus" "${run[@]}"
 done
