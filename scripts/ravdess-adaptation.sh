@@ -8,7 +8,9 @@
 #     to itself (no minimum);
 #   - with two actors' clips mixed in one group (a folder of mixed speakers);
 #   - through every recording condition, with and without adaptation (the robustness table).
-# Every command line is here; the tables go into docs/ravdess-experiments.md by hand.
+# Every command line is here; the tables go into docs/ravdess-experiments.md by hand. Each fold's
+# score lines (the .txt files) are also kept in experiments/ravdess/<recipe>/fold-<n>/adaptation/ for
+# the repository, beside the fold's record (see ravdess-crossval.sh): the models are not kept.
 #
 #   bash scripts/ravdess-adaptation.sh <RAVDESS dir> [work dir, default runs/ravdess] [recipe] [folds, default "1 2 3 4 5 6"]
 set -euo pipefail
@@ -27,6 +29,7 @@ for fold in $folds; do
   run="$work/$recipe/fold-$fold"
   out="$work/$recipe/adaptation/fold-$fold"
   [ -f "$run/fold.json" ] || { echo "fold $fold has not finished: run scripts/ravdess-crossval.sh $corpus $work $recipe first" >&2; exit 1; }
+  [ -d "$run/best" ] || [ -f "$work/$recipe/adaptation/fold-$fold/model.onnx" ] || { echo "fold $fold's model is not in $run (only its record is): train the fold again to measure it" >&2; exit 1; }
   mkdir -p "$out"
   [ -f "$out/model.onnx" ] || emo export "$run" --out "$out/model.onnx"
   emo evaluate "$out/model.onnx" "$corpus" --split test --adapt folder --out "$out/folder" > "$out/folder.txt"
@@ -37,6 +40,11 @@ for fold in $folds; do
   emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-mix 2 --out "$out/mix-2" > "$out/mix-2.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt folder --out "$out/conditions-folder" > "$out/conditions-folder.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt none --out "$out/conditions-none" > "$out/conditions-none.txt"
+  mkdir -p "experiments/ravdess/$recipe/fold-$fold/adaptation"
+  for f in "$out"/*.txt; do
+    # The machine's paths stay on the machine.
+    sed -e "s#$work#<work>#g" -e "s#$corpus#<RAVDESS>#g" "$f" > "experiments/ravdess/$recipe/fold-$fold/adaptation/$(basename "$f")"
+  done
 done
 # One line per fold and measurement: UAR of the test actors.
 grep -H "^test: " "$work/$recipe"/adaptation/fold-*/*.txt | sed -E 's#.*/(fold-[0-9])/([a-z0-9-]+)\.txt:test: ([0-9]+) clips +accuracy +([0-9.]+)% +UAR +([0-9.]+)%.*#\1 \2 accuracy \4 UAR \5#'
