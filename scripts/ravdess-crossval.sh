@@ -151,4 +151,6 @@ for step in "${steps[@]}"; do
     fi
   fi
   emo crossval "$corpus" "${run[@]}"
+  # The default model's fold is the cross-validation's fold 6: its record serves both.
+  if [ "${step%%:*}" = fold6 ]; then keep_record "$name" 6; fi
 done
