@@ -244,6 +244,8 @@ struct OwnedInput {
 
 struct Job;
 void completeOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job);
+void onEnvironmentTeardown(void* job);
+void completeJob(Napi::Env env, Job* job);
 using Completion = Napi::TypedThreadSafeFunction<std::nullptr_t, Job, completeOnJsThread>;
 
 struct Job {
@@ -257,6 +259,14 @@ struct Job {
   std::atomic<unsigned> runnersLeft{0};
   Napi::Promise::Deferred deferred;
   Completion completion;
+  // The hand-back against the environment's teardown. When a worker thread is terminated with
+  // batches in flight, Node (20) deletes their thread-safe functions with the environment whatever
+  // their thread count, and a runner calling one after that aborts the whole process. So each job
+  // has a cleanup hook of its own, added after its thread-safe function and therefore run before
+  // that function's (hooks run newest first): it marks the environment gone under this lock, and
+  // the last runner hands the job back under it only while the environment is there.
+  std::mutex handBack;
+  bool environmentGone = false;
 
   explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
 
@@ -277,9 +287,17 @@ struct Job {
       inputs[i].memory.reset();
     }
     if (--runnersLeft == 0) {
-      Completion c = completion;
-      if (c.NonBlockingCall(this) != napi_ok) delete this;  // the environment is going away
-      c.Release();
+      std::unique_lock<std::mutex> lock(handBack);
+      if (environmentGone) {
+        // Nobody is left to answer, and the thread-safe function is gone or going: not touched.
+        lock.unlock();
+        delete this;
+        return;
+      }
+      // Not queued (it cannot be while the hook has not run): the job is left to leak rather than
+      // freed under a cleanup hook that still points at it.
+      completion.NonBlockingCall(this);
+      completion.Release();
     }
   }
 };
@@ -303,9 +321,29 @@ Napi::Float32Array outputArray(Napi::Env env, Block& block, size_t length) {
   return copy;
 }
 
+void onEnvironmentTeardown(void* arg) {
+  Job* job = static_cast<Job*>(arg);
+  std::lock_guard<std::mutex> lock(job->handBack);
+  job->environmentGone = true;
+}
+
 void completeOnJsThread(Napi::Env env, Napi::Function, std::nullptr_t*, Job* job) {
+  // The last runner may still be inside the hand-back (its Release): wait for it to leave.
+  { std::lock_guard<std::mutex> wait(job->handBack); }
   std::unique_ptr<Job> owned(job);
   if (env == nullptr) return;  // environment torn down: drop the results
+  napi_remove_env_cleanup_hook(env, onEnvironmentTeardown, job);
+  // Called from the event loop with no C++ frame above to catch anything: nothing may escape. An
+  // environment being torn down refuses every call, and node-addon-api throws for each refusal.
+  try {
+    completeJob(env, job);
+  } catch (...) {
+    // The environment is going away (a worker thread terminated): nobody is left to answer.
+  }
+}
+
+// Settles the job's promise with its features (or its first error).
+void completeJob(Napi::Env env, Job* job) {
   Napi::HandleScope scope(env);
   try {
     Napi::Array results = Napi::Array::New(env, job->inputs.size());
@@ -373,6 +411,10 @@ Napi::Value MelChunksBatch(const Napi::CallbackInfo& info) {
   const unsigned runners = static_cast<unsigned>(std::min<size_t>({static_cast<size_t>(threads), count, static_cast<size_t>(p.size())}));
   job->runnersLeft = runners;
   job->completion = Completion::New(env, "emo-native:melChunksBatch", 0, 1);
+  if (napi_add_env_cleanup_hook(env, onEnvironmentTeardown, job.get()) != napi_ok) {
+    job->completion.Release();
+    throw Napi::Error::New(env, "could not watch the environment for the batch");
+  }
   Job* raw = job.release();
   for (unsigned r = 0; r < runners; ++r) p.submit([raw] { raw->run(); });
   return promise;

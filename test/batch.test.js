@@ -1,6 +1,7 @@
 'use strict';
 const assert = require('node:assert/strict');
 const { Worker } = require('node:worker_threads');
+const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const emo = require('..');
 const { makeWav, testSignal } = require('./helpers/wav');
@@ -293,5 +294,34 @@ describe('worker_threads', () => {
       assert.deepEqual(r.batch, expected);
       assert.deepEqual(r.error, { isEmoError: true, code: 'ERR_WAV_EMPTY' });
     }
+  });
+
+  it('a worker terminated with batches in flight leaves the process running (60 times, at random moments)', function () {
+    this.timeout(120000);
+    // In a process of its own, so that an abort fails this test instead of ending the run. Each
+    // worker computes batches without a pause; the main thread terminates it 5-45 ms after it
+    // started, mid-batch: the pool then finishes clips for an environment that is gone, and calls
+    // into it are refused while it goes (once, a queue worker's forced close aborted the process).
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (let k = 0; k < 60; k++) {
+          const worker = new Worker(\`
+            const { workerData, parentPort } = require('node:worker_threads');
+            const emo = require(workerData.root);
+            const clip = new Float32Array(48000 * 3).map((_, i) => 0.3 * Math.sin(i / 7));
+            parentPort.postMessage('started');
+            (async () => { for (;;) await emo.melChunksBatch(Array.from({ length: 8 }, () => clip), { threads: 2 }); })();
+          \`, { eval: true, workerData: { root: ${JSON.stringify(path.join(__dirname, '..'))} } });
+          await new Promise((resolve) => worker.once('message', resolve));
+          await new Promise((resolve) => setTimeout(resolve, 5 + 40 * Math.random()));
+          await worker.terminate();
+        }
+        console.log('still running');
+      })();`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 110000 });
+    assert.equal(child.signal, null, child.stderr);
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.trim(), 'still running');
   });
 });
