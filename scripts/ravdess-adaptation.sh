@@ -7,7 +7,9 @@
 #   - against the amount of speech: groups of 1, 2, 4, 8 and 16 of an actor's clips, each adapting
 #     to itself (no minimum);
 #   - with two actors' clips mixed in one group (a folder of mixed speakers);
-#   - through every recording condition, with and without adaptation (the robustness table).
+#   - through every recording condition, with and without adaptation (the robustness table);
+#   - on the fold's validation actors: with and without adaptation, and against the amount of speech,
+#     which is what chooses the adapter's minimum of speech and the folder default (nested).
 # Every command line is here; the tables go into docs/ravdess-experiments.md by hand. Each fold's
 # score lines (the .txt files) are also kept in experiments/ravdess/<recipe>/fold-<n>/adaptation/ for
 # the repository, beside the fold's record (see ravdess-crossval.sh): the models are not kept.
@@ -16,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
-  sed -n '2,13p' "$0" >&2
+  sed -n '2,/^[^#]/{/^#/p}' "$0" >&2
   exit 2
 fi
 corpus="$1"
@@ -40,11 +42,18 @@ for fold in $folds; do
   emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-mix 2 --out "$out/mix-2" > "$out/mix-2.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt folder --out "$out/conditions-folder" > "$out/conditions-folder.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt none --out "$out/conditions-none" > "$out/conditions-none.txt"
+  # The same curve on the fold's validation actors (two of its training side's, never tested): they,
+  # not the test actors, choose the adapter's minimum of speech and whether a folder adapts by default.
+  emo evaluate "$out/model.onnx" "$corpus" --split val --adapt folder --out "$out/val-folder" > "$out/val-folder.txt"
+  emo evaluate "$out/model.onnx" "$corpus" --split val --adapt none --out "$out/val-none" > "$out/val-none.txt"
+  for n in 1 2 4 8 16; do
+    emo evaluate "$out/model.onnx" "$corpus" --split val --adapt-group "$n" --min-speech 0 --out "$out/val-group-$n" > "$out/val-group-$n.txt"
+  done
   mkdir -p "experiments/ravdess/$recipe/fold-$fold/adaptation"
   for f in "$out"/*.txt; do
     # The machine's paths stay on the machine.
     sed -e "s#$work#<work>#g" -e "s#$corpus#<RAVDESS>#g" "$f" > "experiments/ravdess/$recipe/fold-$fold/adaptation/$(basename "$f")"
   done
 done
-# One line per fold and measurement: UAR of the test actors.
-grep -H "^test: " "$work/$recipe"/adaptation/fold-*/*.txt | sed -E 's#.*/(fold-[0-9])/([a-z0-9-]+)\.txt:test: ([0-9]+) clips +accuracy +([0-9.]+)% +UAR +([0-9.]+)%.*#\1 \2 accuracy \4 UAR \5#'
+# One line per fold and measurement: UAR of the test actors (and of the validation actors, val-*).
+grep -H -E "^(test|val): " "$work/$recipe"/adaptation/fold-*/*.txt | sed -E 's#.*/(fold-[0-9])/([a-z0-9-]+)\.txt:(test|val): ([0-9]+) clips +accuracy +([0-9.]+)% +UAR +([0-9.]+)%.*#\1 \2 accuracy \5 UAR \6#'
