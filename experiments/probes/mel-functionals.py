@@ -4,6 +4,8 @@ mel-band functionals that mel-functionals.js writes, scored on each cross-valida
 
     python3 experiments/probes/mel-functionals.py <out dir of mel-functionals.js>
 
+Prints the table of section 2b, then which statistics carry the per-actor result (subsets).
+
 Needs numpy and scikit-learn (Debian: python3-sklearn). Three ways to normalise the functionals:
   global          standardised with the training actors' mean and sd (one set for everybody)
   speaker         every functional standardised per actor over that actor's own clips (no labels),
@@ -72,3 +74,16 @@ for stats_name, stats in (('mean, sd', [MEAN, SD]), ('all six', list(range(6))))
                 model = LogisticRegression(C=C, max_iter=3000).fit(F[tr], emotion[tr])
                 uar.append(recall_score(emotion[va], model.predict(F[va]), average='macro'))
             print(f'{stats_name:8s}  {norm:13s}  C={C:<5}  validation UAR by fold ' + ' '.join(f'{100 * u:5.1f}' for u in uar) + f'   mean {100 * np.mean(uar):.1f}', flush=True)
+
+# Which statistics carry it: subsets, each statistic standardised per actor, C = 0.01.
+NAMES = ('mean', 'sd', 'p10', 'p90', 'change', 'median')
+for subset in ([MEAN, SD, CHANGE], [MEAN, SD, P10, P90], [MEAN, SD, P10, P90, CHANGE], [SD, P10, P90, CHANGE, MEDIAN]):
+    base = X[:, :, subset].reshape(len(clips), -1).copy()
+    for a in np.unique(actor):
+        base[actor == a] = standardise(base[actor == a], slice(None))
+    uar = []
+    for fold, train, val in folds():
+        tr, va = np.isin(actor, train), np.isin(actor, val)
+        model = LogisticRegression(C=0.01, max_iter=3000).fit(base[tr], emotion[tr])
+        uar.append(recall_score(emotion[va], model.predict(base[va]), average='macro'))
+    print(f'{"+".join(NAMES[k] for k in subset):28s}  speaker  C=0.01  validation UAR by fold ' + ' '.join(f'{100 * u:5.1f}' for u in uar) + f'   mean {100 * np.mean(uar):.1f}', flush=True)
