@@ -44,6 +44,14 @@ def standardise(F, rows):
     return (F - F[rows].mean(0)) / (F[rows].std(0) + 1e-6)
 
 
+def per_actor(F, actors):
+    """F with the rows of each of these actors standardised by that actor's own rows."""
+    F = F.copy()
+    for a in actors:
+        F[actor == a] = standardise(F[actor == a], slice(None))
+    return F
+
+
 def speaker_bands(X):
     """Functionals of per-actor band-normalised mel, from each clip's band mean and sd (pooled exactly)."""
     Z = X.copy()
@@ -63,9 +71,7 @@ for stats_name, stats in (('mean, sd', [MEAN, SD]), ('all six', list(range(6))))
     for norm in ('global', 'speaker', 'speaker-bands'):
         base = (speaker_bands(X) if norm == 'speaker-bands' else X)[:, :, stats].reshape(len(clips), -1)
         if norm == 'speaker':
-            base = base.copy()
-            for a in np.unique(actor):
-                base[actor == a] = standardise(base[actor == a], slice(None))
+            base = per_actor(base, np.unique(actor))
         for C in (0.01, 0.1, 1.0):
             uar = []
             for fold, train, val in folds():
@@ -78,9 +84,7 @@ for stats_name, stats in (('mean, sd', [MEAN, SD]), ('all six', list(range(6))))
 # Which statistics carry it: subsets, each statistic standardised per actor, C = 0.01.
 NAMES = ('mean', 'sd', 'p10', 'p90', 'change', 'median')
 for subset in ([MEAN, SD, CHANGE], [MEAN, SD, P10, P90], [MEAN, SD, P10, P90, CHANGE], [SD, P10, P90, CHANGE, MEDIAN]):
-    base = X[:, :, subset].reshape(len(clips), -1).copy()
-    for a in np.unique(actor):
-        base[actor == a] = standardise(base[actor == a], slice(None))
+    base = per_actor(X[:, :, subset].reshape(len(clips), -1), np.unique(actor))
     uar = []
     for fold, train, val in folds():
         tr, va = np.isin(actor, train), np.isin(actor, val)
@@ -97,10 +101,7 @@ curve = {n: [] for n in (2, 4, 8, 16, 60)}
 curve['none'] = []
 for fold, train, val in folds():
     tr, va = np.isin(actor, train), np.isin(actor, val)
-    per_actor = flat.copy()
-    for a in train:
-        per_actor[actor == a] = standardise(flat[actor == a], slice(None))
-    model = LogisticRegression(C=0.01, max_iter=3000).fit(per_actor[tr], emotion[tr])
+    model = LogisticRegression(C=0.01, max_iter=3000).fit(per_actor(flat, train)[tr], emotion[tr])
     for n in (2, 4, 8, 16, 60):
         predicted, rows_scored = {}, []
         for a in val:
