@@ -57,6 +57,31 @@ describe('emo train / emo evaluate', function () {
     assert.ok(metrics.metrics.test.accuracy >= 0.5, `test clips ${metrics.metrics.test.accuracy}`);
   });
 
+  it('--network statistics: learns the corpus too, records the network, exports with the same contract, and evaluate gives the same metrics from the .onnx', () => {
+    const out = path.join(tmp, 'statistics');
+    const r = run(['train', corpus, '--out', out, '--network', 'statistics', '--epochs', '30', '--batch', '16', '--split', split, '--lr', '0.01', '--variants', 'original', '--no-masking', '--no-warp', '--mixup', '0', '--lr-patience', '100', '--patience', '100']);
+    assert.equal(r.status, 0, r.stderr);
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8'));
+    assert.ok(metrics.metrics.train.accuracy >= 0.75, `training clips ${metrics.metrics.train.accuracy}`);
+    assert.ok(metrics.metrics.test.accuracy >= 0.5, `test clips ${metrics.metrics.test.accuracy}`);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).options.network, 'statistics');
+    const x = run(['export', out]);
+    assert.equal(x.status, 0, x.stderr);
+    const viaTfjs = run(['evaluate', out, corpus, '--split', 'all']);
+    const viaOnnx = run(['evaluate', path.join(out, 'model.onnx'), corpus, '--split', 'all']);
+    assert.equal(viaTfjs.status, 1, viaTfjs.stderr); // the corrupt clip
+    const metricLines = (y) => y.stdout.split('\n').filter((l) => !/^(predictions|confusion matrix):/.test(l));
+    assert.match(viaOnnx.stdout, /all: 48 clips/);
+    assert.deepEqual(metricLines(viaOnnx), metricLines(viaTfjs));
+    // A resumed run must be the same network.
+    const other = run(['train', corpus, '--out', out, '--resume', '--epochs', '31', '--batch', '16', '--split', split, '--lr', '0.01', '--variants', 'original', '--no-masking', '--no-warp', '--mixup', '0', '--lr-patience', '100', '--patience', '100']);
+    assert.notEqual(other.status, 0);
+    assert.match(other.stderr, /network/);
+    const bad = run(['train', corpus, '--out', path.join(tmp, 'nothing'), '--network', 'resnet']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--network must be reference or statistics/);
+  });
+
   it('trains a few epochs: the training loss falls and every artefact is written and readable', () => {
     const out = path.join(tmp, 'run');
     const r = run(['train', corpus, '--out', out, '--epochs', '4', '--batch', '8', '--split', split, '--lr', '0.003', '--lr-patience', '1']);

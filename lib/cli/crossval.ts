@@ -14,6 +14,7 @@ export const CROSSVAL_USAGE = `Usage: emo crossval <dataset dir> [--folds 6] [--
                     [--optimizer adam|sgd] [--momentum 0.8] [--weight-decay 0]
                     [--no-masking] [--no-warp] [--mixup 0.4] [--balance-classes] [--init-from RUN]
                     [--centre none|utterance] [--adapt none|speaker] [--recording-chain] [--variants LIST]
+                    [--network reference|statistics]
                     [--only LIST] [--validation-only] [--redis URL [--queue emo-train] [--redis-wait 60]]
 
 Speaker-independent cross-validation of a training recipe on a RAVDESS-style folder.

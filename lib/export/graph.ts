@@ -16,6 +16,11 @@
  *                MatMul (batch, 1, 7) × (batch, 7, 256) → Reshape (batch, 256)
  *   → MatMul + Add → Softmax → `probabilities` (batch, 8)
  *
+ * The statistics network (`createModel({ network: 'statistics' })`) shares the normalisation and
+ * the classifier; between them its per-band statistics of the speech frames are computed from the
+ * normalised chunks with Gather, ReduceMean/Max/Sum, Greater, Cast, Slice, Abs, Sqrt and Div, as
+ * {@link statisticsGraph} lists, and `attention` is each chunk's share of the speech frames.
+ *
  * Dropout is the identity at inference and is left out. Weight layouts differ from tfjs in three
  * places, each converted here in float64 before rounding to float32 once:
  * - Conv kernels: tfjs (kh, kw, in, out) → ONNX (out, in, kh, kw); batch norm folds in as
@@ -179,7 +184,7 @@ function concat(parts: Float64Array[]): Float64Array {
 }
 
 /**
- * Builds the ONNX graph of a network made by `createModel` (trained or not) with the
+ * Builds the ONNX graph of a network made by `createModel` (either network; trained or not) with the
  * normalisation folded in front. Pure: reads the weights, touches no file.
  *
  * @throws TypeError when the model is not the reference network (missing layer, other shapes).
@@ -211,6 +216,18 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
   const invStd = constant(floatTensor('norm_inv_std', [1, 1, mels, 1], normalisation.std.map((s) => 1 / s)));
   nodes.push(node('Sub', [input, mean], ['centred']));
   nodes.push(node('Mul', ['centred', invStd], ['normalised']));
+  const classes = EMOTIONS.length;
+  const graph = (): onnx.IGraphProto => ({
+    name: options.name,
+    node: nodes,
+    initializer: initializers,
+    input: [valueInfo(ONNX_INPUT, [ONNX_BATCH_DIM, chunks, mels, frames])],
+    output: [valueInfo(ONNX_PROBABILITIES, [ONNX_BATCH_DIM, classes]), valueInfo(ONNX_ATTENTION, [ONNX_BATCH_DIM, chunks])],
+  });
+  if (model.layers.some((l) => l.getClassName() === 'SpeechStatistics')) {
+    statisticsGraph(model, { nodes, constant, mels, frames });
+    return graph();
+  }
   nodes.push(node('Reshape', ['normalised', constant(int64Tensor('shape_chunk_images', [-1, 1, mels, frames]))], ['chunk_images']));
 
   // Convolution blocks; the batch-norm epsilon is the layer's own.
@@ -302,18 +319,93 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
   nodes.push(node('MatMul', ['attention_row', 'bilstm_out'], ['context3']));
   nodes.push(node('Reshape', ['context3', constant(int64Tensor('shape_context', [-1, 2 * units]))], ['context']));
 
-  // Classifier.
+  classifier(model, nodes, constant, 'context', 2 * units);
+  return graph();
+}
+
+/** The softmax layer `output` on `features` (batch, width) → `probabilities`. */
+function classifier(model: tfl.LayersModel, nodes: onnx.INodeProto[], constant: (t: onnx.ITensorProto) => string, features: string, width: number): void {
   const classes = EMOTIONS.length;
-  const output = layerWeights(model, 'output', { kernel: [2 * units, classes], bias: [classes] });
-  nodes.push(node('MatMul', ['context', constant(floatTensor('output_weight', [2 * units, classes], (output.kernel as Weight).values))], ['logits_matmul']));
+  const output = layerWeights(model, 'output', { kernel: [width, classes], bias: [classes] });
+  nodes.push(node('MatMul', [features, constant(floatTensor('output_weight', [width, classes], (output.kernel as Weight).values))], ['logits_matmul']));
   nodes.push(node('Add', ['logits_matmul', constant(floatTensor('output_bias', [classes], (output.bias as Weight).values))], ['logits']));
   nodes.push(node('Softmax', ['logits'], [ONNX_PROBABILITIES], { axis: -1 }));
+}
 
-  return {
-    name: options.name,
-    node: nodes,
-    initializer: initializers,
-    input: [valueInfo(ONNX_INPUT, [ONNX_BATCH_DIM, chunks, mels, frames])],
-    output: [valueInfo(ONNX_PROBABILITIES, [ONNX_BATCH_DIM, classes]), valueInfo(ONNX_ATTENTION, [ONNX_BATCH_DIM, chunks])],
+interface GraphParts {
+  nodes: onnx.INodeProto[];
+  constant: (t: onnx.ITensorProto) => string;
+  mels: number;
+  frames: number;
+}
+
+/**
+ * The statistics network (lib/nn/statistics.ts) on `normalised` (batch, chunks, mels, frames), step
+ * for step as SpeechStatistics computes it; the batch normalisation becomes Sub, Mul and Add.
+ */
+function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames }: GraphParts): void {
+  const layer = getLayer(model, 'statistics').getConfig() as { chunks: number[]; threshold: number };
+  const picked = layer.chunks;
+  const steps = picked.length * frames;
+  const add = (opType: string, inputs: string[], output: string, attributes: Record<string, number | number[] | string> = {}) => {
+    nodes.push(node(opType, inputs, [output], attributes));
+    return output;
   };
+  const ints = (name: string, values: number[]) => constant(int64Tensor(name, values));
+  const float = (name: string, value: number) => constant(floatTensor(name, [], [value]));
+  const axis2 = ints('stat_axis_time', [2]);
+  // (batch, mels, steps): the picked chunks one after another in time.
+  add('Gather', ['normalised', ints('stat_chunks', picked)], 'stat_picked', { axis: 1 });
+  add('Transpose', ['stat_picked'], 'stat_bands_first', { perm: [0, 2, 1, 3] });
+  const s = add('Reshape', ['stat_bands_first', ints('shape_stat_frames', [-1, mels, steps])], 'stat_frames');
+  add('ReduceMean', [s], 'stat_level', { axes: [1], keepdims: 1 });
+  add('ReduceMax', ['stat_level'], 'stat_loudest', { axes: [2], keepdims: 1 });
+  const floor = add('Sub', ['stat_loudest', float('stat_threshold', layer.threshold)], 'stat_floor');
+  add('Greater', ['stat_level', floor], 'stat_speech_bool');
+  const speech = add('Cast', ['stat_speech_bool'], 'stat_speech', { to: onnx.TensorProto.DataType.FLOAT });
+  const count = add('ReduceSum', [speech, axis2], 'stat_count', { keepdims: 1 });
+  add('Mul', [s, speech], 'stat_masked');
+  add('ReduceSum', ['stat_masked', axis2], 'stat_sum', { keepdims: 1 });
+  const mean = add('Div', ['stat_sum', count], 'stat_mean');
+  add('Sub', [s, mean], 'stat_centred');
+  add('Mul', ['stat_centred', 'stat_centred'], 'stat_squared');
+  add('Mul', ['stat_squared', speech], 'stat_squared_masked');
+  add('ReduceSum', ['stat_squared_masked', axis2], 'stat_sum_squares', { keepdims: 1 });
+  add('Div', ['stat_sum_squares', count], 'stat_variance');
+  const sd = add('Sqrt', ['stat_variance'], 'stat_sd');
+  const slice = (input: string, from: number, to: number, output: string) =>
+    add('Slice', [input, ints(`${output}_starts`, [from]), ints(`${output}_ends`, [to]), axis2], output);
+  slice(speech, 1, steps, 'stat_speech_next');
+  slice(speech, 0, steps - 1, 'stat_speech_this');
+  add('Mul', ['stat_speech_next', 'stat_speech_this'], 'stat_pair');
+  slice(s, 1, steps, 'stat_next');
+  slice(s, 0, steps - 1, 'stat_this');
+  add('Sub', ['stat_next', 'stat_this'], 'stat_step');
+  add('Abs', ['stat_step'], 'stat_step_size');
+  add('Mul', ['stat_step_size', 'stat_pair'], 'stat_step_masked');
+  add('ReduceSum', ['stat_step_masked', axis2], 'stat_step_sum', { keepdims: 1 });
+  add('ReduceSum', ['stat_pair', axis2], 'stat_pairs', { keepdims: 1 });
+  add('Max', ['stat_pairs', float('stat_one', 1)], 'stat_pairs_at_least_one');
+  const change = add('Div', ['stat_step_sum', 'stat_pairs_at_least_one'], 'stat_change');
+  add('Concat', [mean, sd, change], 'stat_concat', { axis: 1 });
+  const width = 3 * mels;
+  add('Reshape', ['stat_concat', ints('shape_statistics', [-1, width])], 'statistics');
+
+  // The batch normalisation at inference: (x − moving mean) · γ/√(moving variance + ε) + β.
+  const bn = layerWeights(model, 'statistics_bn', { gamma: [width], beta: [width], moving_mean: [width], moving_variance: [width] });
+  const epsilon = (getLayer(model, 'statistics_bn').getConfig() as { epsilon: number }).epsilon;
+  const gamma = (bn.gamma as Weight).values;
+  const scale = Float64Array.from((bn.moving_variance as Weight).values, (v, i) => (gamma[i] as number) / Math.sqrt(v + epsilon));
+  add('Sub', ['statistics', constant(floatTensor('statistics_bn_mean', [width], (bn.moving_mean as Weight).values))], 'statistics_centred');
+  add('Mul', ['statistics_centred', constant(floatTensor('statistics_bn_scale', [width], scale))], 'statistics_scaled');
+  add('Add', ['statistics_scaled', constant(floatTensor('statistics_bn_beta', [width], (bn.beta as Weight).values))], 'statistics_standardised');
+  classifier(model, nodes, constant, 'statistics_standardised', width);
+
+  // Attention: every chunk's share of the speech frames, against the same floor.
+  add('ReduceMean', ['normalised'], 'stat_chunk_level', { axes: [2], keepdims: 0 }); // (batch, chunks, frames)
+  add('Greater', ['stat_chunk_level', floor], 'stat_chunk_speech_bool');
+  add('Cast', ['stat_chunk_speech_bool'], 'stat_chunk_speech', { to: onnx.TensorProto.DataType.FLOAT });
+  add('ReduceSum', ['stat_chunk_speech', axis2], 'stat_chunk_counts', { keepdims: 0 });
+  add('ReduceSum', ['stat_chunk_counts', ints('stat_axis_chunks', [1])], 'stat_all_counts', { keepdims: 1 });
+  add('Div', ['stat_chunk_counts', 'stat_all_counts'], ONNX_ATTENTION);
 }

@@ -15,19 +15,23 @@ export {
   FoldedTimeDistributed,
   INPUT_SHAPE,
   MEL_BANDS,
+  NETWORKS,
   TOTAL_PARAMS,
   TRAINABLE_PARAMS,
   compileModel,
   createExplainModel,
   createModel,
   loadModel,
+  networkOf,
   saveModel,
   type CompileOptions,
   type Emotion,
   type ModelOptions,
+  type Network,
   type SaveOptions,
 } from './model';
 export { TemporalAttention, attend, type TemporalAttentionArgs } from './attention';
+export { SpeechStatistics, STATISTICS_CHUNKS, STATISTICS_PER_BAND, STATISTICS_THRESHOLD, type SpeechStatisticsArgs } from './statistics';
 export { EmoBatchNormalization, EmoConv2D, EmoDropout, dropoutSeed, type EmoBatchNormalizationArgs } from './layers';
 export { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
 export { MODEL_JSON, WEIGHTS_BIN, directoryIO, registerFileRouter } from './io';

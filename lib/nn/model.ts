@@ -44,6 +44,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { TimeDistributed } from '@tensorflow/tfjs-layers/dist/layers/wrappers';
 import { TemporalAttention } from './attention';
+import { SpeechStatistics } from './statistics';
 import { directoryIO } from './io';
 import { EmoBatchNormalization, EmoConv2D, EmoDropout } from './layers';
 import { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
@@ -67,6 +68,14 @@ export const TRAINABLE_PARAMS = 682_473;
 /** `model.countParams()`: trainable parameters plus the 224 batch-norm moving statistics. */
 export const TOTAL_PARAMS = 682_697;
 
+/**
+ * The networks {@link createModel} builds: `'reference'`, the CNN-BiLSTM-attention network (the
+ * default), or `'statistics'`, per-band statistics of the speech frames and one softmax layer
+ * ({@link SpeechStatistics}; 3 848 trainable parameters). Both take and give the same tensors.
+ */
+export const NETWORKS = ['reference', 'statistics'] as const;
+export type Network = (typeof NETWORKS)[number];
+
 /** Options of {@link createModel}. */
 export interface ModelOptions {
   /**
@@ -82,8 +91,10 @@ export interface ModelOptions {
   optimizer?: CompileOptions['optimizer'];
   momentum?: number;
   weightDecay?: number;
-  /** The model's name (default `'emo_cnn_bilstm_attention'`). */
+  /** The model's name (default `'emo_cnn_bilstm_attention'`, or `'emo_speech_statistics'`). */
   name?: string;
+  /** Which network ({@link NETWORKS}). Default `'reference'`. */
+  network?: Network;
 }
 
 /** Options of {@link compileModel}. */
@@ -152,7 +163,8 @@ const BN_MOMENTUM = 0.9;
 const BN_EPSILON = 1e-5;
 
 /**
- * Builds the reference network (uncompiled unless `options.learningRate` is given).
+ * Builds the reference network, or the one `options.network` names (uncompiled unless
+ * `options.learningRate` is given).
  *
  * Layer names are stable (`block1_conv`, `block1_bn`, …, `chunk_dense`, `bilstm`, `attention`,
  * `output`) so checkpoints, the ONNX exporter and tests can address layers by name.
@@ -164,8 +176,11 @@ const BN_EPSILON = 1e-5;
  * for 7 time steps Glorot uniform (±0.097) is close to PyTorch's U(±1/√128 = ±0.088) anyway.
  */
 export function createModel(options: ModelOptions = {}): tfl.LayersModel {
-  const { seed, learningRate, optimizer, momentum, weightDecay, name = 'emo_cnn_bilstm_attention' } = options;
+  const { seed, learningRate, optimizer, momentum, weightDecay, network = 'reference' } = options;
   if (seed !== undefined && !Number.isFinite(seed)) throw new TypeError(`Expected a finite number for seed but received ${seed}`);
+  if (!(NETWORKS as readonly string[]).includes(network)) throw new TypeError(`Expected ${NETWORKS.map((n) => `'${n}'`).join(' or ')} for network but received ${String(network)}`);
+  if (network === 'statistics') return createStatisticsModel(options);
+  const name = options.name ?? 'emo_cnn_bilstm_attention';
   // A distinct seed per initialiser: the same seed everywhere would make e.g. every conv
   // kernel of one shape identical.
   let seedIndex = 0;
@@ -229,6 +244,33 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
 }
 
 /**
+ * The statistics network (see ./statistics): {@link SpeechStatistics} → standardisation of each
+ * statistic (a batch normalisation: batch statistics in training, the moving averages at
+ * inference; its scale and offset are redundant before the dense layer but tfjs' batch
+ * normalisation cannot train without them) → Dense 384 → 8 with softmax. Layer names:
+ * `statistics`, `statistics_bn`, `output`. 3 848 trainable parameters.
+ */
+function createStatisticsModel(options: ModelOptions): tfl.LayersModel {
+  const { seed, learningRate, optimizer, momentum, weightDecay, name = 'emo_speech_statistics' } = options;
+  const input = tfl.input({ shape: [...INPUT_SHAPE], name: 'mel_chunks' });
+  const [statistics] = new SpeechStatistics({ name: 'statistics' }).apply(input) as tfl.SymbolicTensor[];
+  const standardised = tfl.layers
+    .batchNormalization({ name: 'statistics_bn', axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON })
+    .apply(statistics as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const probabilities = tfl.layers
+    .dense({ name: 'output', units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 1009 }) })
+    .apply(standardised) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: probabilities, name });
+  if (learningRate !== undefined) compileModel(model, { learningRate, optimizer, momentum, weightDecay });
+  return model;
+}
+
+/** Which of {@link NETWORKS} `model` is (by its layers). */
+export function networkOf(model: tfl.LayersModel): Network {
+  return model.layers.some((l) => l instanceof SpeechStatistics) ? 'statistics' : 'reference';
+}
+
+/**
  * Compiles `model` for training as the reference does: Adam (default learning rate 1e-3),
  * categorical cross-entropy on the softmax output (labels one-hot, shape (batch, 8)), accuracy.
  * Returns the same model.
@@ -252,8 +294,9 @@ export function compileModel(model: tfl.LayersModel, options: CompileOptions = {
  * `model`: training one trains the other.
  */
 export function createExplainModel(model: tfl.LayersModel): tfl.LayersModel {
-  const attention = model.layers.find((l) => l instanceof TemporalAttention) as TemporalAttention | undefined;
-  if (!attention) throw new TypeError('createExplainModel: the model has no TemporalAttention layer');
+  // The statistics network's attention is each chunk's share of the speech frames.
+  const attention = model.layers.find((l) => l instanceof TemporalAttention || l instanceof SpeechStatistics) as TemporalAttention | SpeechStatistics | undefined;
+  if (!attention) throw new TypeError('createExplainModel: the model has no TemporalAttention or SpeechStatistics layer');
   const outputs = attention.getOutputAt(0);
   if (!attention.returnAttention || !Array.isArray(outputs) || outputs.length !== 2) {
     throw new TypeError('createExplainModel: the attention layer was built without returnAttention, so its weights are not an output');

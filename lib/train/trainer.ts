@@ -6,7 +6,7 @@ import { CENTRINGS, centreUtterance, normaliseChunks, type BandNormalisation, ty
 import { BandAccumulator, MIN_BAND_STD_DB, speechFrames, TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
 import { EMOTIONS, ensureFeatureCache, VARIANTS, type FeatureCache, type SplitName, type SplitOptions, type Variant } from '../data';
 import { EmoError } from '../errors';
-import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, saveModel, useBestBackend } from '../nn';
+import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, NETWORKS, saveModel, useBestBackend, type Network } from '../nn';
 import { isDropoutLayer } from '../nn/layers';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { mixBatch } from './mixup';
@@ -97,6 +97,12 @@ export interface TrainOptions {
    * would take away the clip's own level and colour that the speaker's statistics keep. Default `'none'`.
    */
   adapt?: TrainingAdaptation;
+  /**
+   * The network to train ({@link NETWORKS}): `'reference'` (default), the CNN-BiLSTM-attention
+   * network, or `'statistics'`, per-band statistics of the speech frames and one softmax layer
+   * (3 848 weights; an epoch costs little more than reading the features).
+   */
+  network?: Network;
   /**
    * `false`: the test actors are not scored (no test metrics anywhere in the run), for choosing a
    * recipe on validation actors without seeing the test score; a later `resume` of the finished
@@ -224,7 +230,7 @@ export function plateauLearningRate(history: readonly Pick<EpochRecord, 'valMacr
 }
 
 /** The options of {@link TrainOptions} that make a training recipe (what a cross-validation fold shares). */
-export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'lrSchedule', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'adapt', 'recordingChain', 'variants'] as const;
+export const RECIPE_KEYS = ['epochs', 'batch', 'learningRate', 'optimizer', 'momentum', 'weightDecay', 'seed', 'patience', 'lrPatience', 'lrSchedule', 'masking', 'warp', 'mixup', 'balanceClasses', 'initFrom', 'centre', 'adapt', 'recordingChain', 'variants', 'network'] as const;
 
 const TRAIN_KEYS = ['out', 'split', 'cache', 'resume', 'scoreTest', 'onProgress', ...RECIPE_KEYS];
 
@@ -429,6 +435,8 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const centre = (o.centre ?? 'none') as Centring;
   if (o.adapt !== undefined && !TRAINING_ADAPTATIONS.includes(o.adapt as TrainingAdaptation)) throw invalidRange('options.adapt', TRAINING_ADAPTATIONS.map((c) => `'${c}'`).join(' or '), o.adapt);
   const adapt = (o.adapt ?? 'none') as TrainingAdaptation;
+  if (o.network !== undefined && !(NETWORKS as readonly string[]).includes(o.network as string)) throw invalidRange('options.network', NETWORKS.map((n) => `'${n}'`).join(' or '), o.network);
+  const network = (o.network ?? 'reference') as Network;
   if (adapt !== 'none' && centre !== 'none') throw invalidRange('options.centre', `'none' with options.adapt '${adapt}' (the speaker's statistics replace the clip's own)`, centre);
   if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
   const recordingChain = o.recordingChain === true;
@@ -489,6 +497,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     if (recordingChain) recipe['recordingChain'] = true;
     if (o.variants !== undefined) recipe['variants'] = variants;
     if (lrSchedule !== 'plateau') recipe['lrSchedule'] = lrSchedule;
+    if (network !== 'reference') recipe['network'] = network;
     if (options.resume) {
       const found = recoverSwappedDir(checkpointDir);
       if (found === null || !fs.existsSync(path.join(found, 'state.json'))) {
@@ -499,7 +508,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       if (differences.length > 0) throw new EmoError(`cannot resume ${checkpointDir}: it was made differently (${differences.join('; ')})`, 'ERR_RESUME_MISMATCH');
       model = await loadModel(found);
     } else {
-      model = createModel({ seed, learningRate, optimizer, momentum, weightDecay });
+      model = createModel({ seed, learningRate, optimizer, momentum, weightDecay, network });
       if (initFrom !== undefined) {
         const init = await loadModel(initFrom);
         const weights = init.getWeights();
@@ -622,7 +631,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     writeJsonAtomicSync(path.join(out, 'metrics.json'), { ...result, failed: cache.header.failed, labels: EMOTIONS });
     writeJsonAtomicSync(path.join(out, 'run.json'), {
       dir: path.resolve(dir),
-      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, lrSchedule, masking, warp, mixup, balanceClasses, initFrom, centre, adapt, recordingChain, variants, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
+      options: { epochs, batch, learningRate, optimizer, momentum: optimizer === 'sgd' ? momentum : undefined, weightDecay, seed, patience, lrPatience, lrSchedule, masking, warp, mixup, balanceClasses, initFrom, centre, adapt, recordingChain, variants, network, split: options.split ?? {}, cache: path.resolve(cacheFile), resume: Boolean(options.resume) },
       pipeline: cache.header.pipeline,
       augmentation: cache.header.augmentation,
       split: cache.header.split,

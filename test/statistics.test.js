@@ -1,0 +1,166 @@
+'use strict';
+// The statistics network (lib/nn/statistics.ts and its ONNX graph). The reference for every number
+// is a float64 re-computation in plain JavaScript of what the file comment defines: the speech
+// frames, their per-band mean, spread and mean change, the batch normalisation and the softmax
+// layer with the model's own weights, and each chunk's share of the speech frames.
+const assert = require('node:assert/strict');
+const tf = require('@tensorflow/tfjs-core');
+const ort = require('onnxruntime-node');
+const nn = require('../dist/nn');
+const emo = require('../dist');
+const { makeWav, testSignal } = require('./helpers/wav');
+
+const C = 7;
+const M = 128;
+const F = 128;
+const NORM = { mean: Array.from({ length: M }, (_, m) => -90 + (70 * m) / 127), std: Array.from({ length: M }, (_, m) => 8 + (m % 9)) };
+
+// Speech-like clips: tones with pauses of different lengths (silent stretches far below the
+// loudest frame, so that the speech frames are a real subset) at different levels.
+function clips(count) {
+  return Array.from({ length: count }, (_, i) => {
+    const sr = 16000;
+    const x = testSignal(Math.round(sr * 3.7), sr, 7 + i);
+    for (let k = 0; k < x.length; k++) {
+      const t = k / sr;
+      const pause = Math.sin(2 * Math.PI * (0.7 + 0.3 * i) * t) < -0.2 + 0.15 * i;
+      x[k] = pause ? 1e-4 * x[k] : (0.05 + 0.15 * i) * (x[k] + 0.3 * Math.sin((2 * Math.PI * (150 + 60 * i) * k) / sr));
+    }
+    return emo.melChunks(makeWav([x], { sampleRate: sr }));
+  });
+}
+
+function normalised(clip) {
+  const out = new Float64Array(C * M * F);
+  for (let c = 0; c < C; c++) for (let m = 0; m < M; m++) for (let t = 0; t < F; t++) out[(c * M + m) * F + t] = (clip.data[(c * M + m) * F + t] - NORM.mean[m]) / NORM.std[m];
+  return out;
+}
+
+// Float64: statistics (3·M) and attention (C) of one normalised clip, speech frames within `threshold` of the loudest.
+function reference(x, threshold = 2, chunks = [0, 2, 4, 6]) {
+  const T = chunks.length * F;
+  const s = (m, t) => x[(chunks[Math.floor(t / F)] * M + m) * F + (t % F)];
+  const level = Array.from({ length: T }, (_, t) => {
+    let sum = 0;
+    for (let m = 0; m < M; m++) sum += s(m, t);
+    return sum / M;
+  });
+  const floor = Math.max(...level) - threshold;
+  const speech = level.map((l) => (l > floor ? 1 : 0));
+  const n = speech.reduce((a, b) => a + b, 0);
+  const stats = new Float64Array(3 * M);
+  for (let m = 0; m < M; m++) {
+    let sum = 0;
+    for (let t = 0; t < T; t++) sum += speech[t] * s(m, t);
+    const mean = sum / n;
+    let sq = 0;
+    let change = 0;
+    let pairs = 0;
+    for (let t = 0; t < T; t++) {
+      sq += speech[t] * (s(m, t) - mean) ** 2;
+      if (t + 1 < T && speech[t] && speech[t + 1]) {
+        change += Math.abs(s(m, t + 1) - s(m, t));
+        pairs++;
+      }
+    }
+    stats[m] = mean;
+    stats[M + m] = Math.sqrt(sq / n);
+    stats[2 * M + m] = change / Math.max(pairs, 1);
+  }
+  const counts = Array.from({ length: C }, (_, c) => {
+    let k = 0;
+    for (let t = 0; t < F; t++) {
+      let sum = 0;
+      for (let m = 0; m < M; m++) sum += x[(c * M + m) * F + t];
+      if (sum / M > floor) k++;
+    }
+    return k;
+  });
+  const total = counts.reduce((a, b) => a + b, 0);
+  return { stats, attention: counts.map((k) => k / total), speechFrames: n, frames: T };
+}
+
+// Float64: the whole network on one clip, with the model's weights.
+function referenceNetwork(model, x) {
+  const { stats, attention } = reference(x);
+  const [gamma, beta, mean, variance] = model.getLayer('statistics_bn').getWeights().map((w) => w.dataSync());
+  const epsilon = model.getLayer('statistics_bn').getConfig().epsilon;
+  const [kernel, bias] = model.getLayer('output').getWeights().map((w) => w.dataSync());
+  const z = Array.from(stats, (v, i) => ((v - mean[i]) / Math.sqrt(variance[i] + epsilon)) * gamma[i] + beta[i]);
+  const logits = Array.from({ length: 8 }, (_, k) => z.reduce((sum, v, i) => sum + v * kernel[i * 8 + k], bias[k]));
+  const top = Math.max(...logits);
+  const e = logits.map((l) => Math.exp(l - top));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return { probabilities: e.map((v) => v / sum), attention };
+}
+
+// A statistics network whose batch normalisation and output layer do something.
+function liveModel(seed) {
+  const model = nn.createModel({ network: 'statistics', seed });
+  const bn = model.getLayer('statistics_bn');
+  const [gamma, beta, mean, variance] = bn.getWeights();
+  const fresh = [
+    tf.randomUniform(gamma.shape, 0.5, 1.5, 'float32', seed),
+    tf.randomNormal(beta.shape, 0, 0.3, 'float32', seed + 1),
+    tf.randomNormal(mean.shape, 0, 0.5, 'float32', seed + 2),
+    tf.randomUniform(variance.shape, 0.2, 2, 'float32', seed + 3),
+  ];
+  bn.setWeights(fresh);
+  tf.dispose(fresh);
+  return model;
+}
+
+describe('the statistics network', function () {
+  this.timeout(120_000);
+  let features;
+  before(async () => {
+    assert.ok(await tf.setBackend('emo-native'));
+    features = clips(4);
+  });
+
+  it('computes the speech frames\' per-band mean, spread and change, and each chunk\'s share of the speech frames, as a float64 re-computation does', () => {
+    const model = nn.createModel({ network: 'statistics', seed: 1 });
+    const layer = model.getLayer('statistics');
+    const inputs = features.map(normalised);
+    const [stats, attention] = tf.tidy(() => layer.apply(tf.tensor(Float32Array.from(inputs.flatMap((x) => Array.from(x))), [inputs.length, C, M, F, 1])).map((t) => t.arraySync()));
+    inputs.forEach((x, i) => {
+      const expected = reference(x);
+      // The pauses are not speech, so the statistics are those of a real subset of the frames.
+      assert.ok(expected.speechFrames > 50 && expected.speechFrames < expected.frames - 50, `clip ${i}: ${expected.speechFrames} of ${expected.frames} frames are speech`);
+      for (let k = 0; k < 3 * M; k++) assert.ok(Math.abs(stats[i][k] - expected.stats[k]) <= 1e-4 * (1 + Math.abs(expected.stats[k])), `clip ${i} statistic ${k}: ${stats[i][k]} vs ${expected.stats[k]}`);
+      for (let c = 0; c < C; c++) assert.ok(Math.abs(attention[i][c] - expected.attention[c]) <= 1e-6, `clip ${i} chunk ${c}`);
+    });
+    assert.equal(nn.networkOf(model), 'statistics');
+    model.dispose();
+  });
+
+  it('exports to ONNX with the contract of the reference network: onnxruntime on raw features gives the float64 network\'s probabilities and attention', async () => {
+    const model = liveModel(11);
+    const bytes = await nn.exportOnnx(model, NORM, { verifyClips: features });
+    const session = await ort.InferenceSession.create(bytes);
+    assert.deepEqual(session.inputNames, ['mel']);
+    assert.deepEqual([...session.outputNames].sort(), ['attention', 'probabilities']);
+    const input = new Float32Array(features.length * C * M * F);
+    features.forEach((f, i) => input.set(f.data, i * C * M * F));
+    const out = await session.run({ mel: new ort.Tensor('float32', input, [features.length, C, M, F]) });
+    await session.release();
+    features.forEach((f, i) => {
+      const expected = referenceNetwork(model, normalised(f));
+      for (let k = 0; k < 8; k++) assert.ok(Math.abs(out.probabilities.data[i * 8 + k] - expected.probabilities[k]) <= 1e-4, `clip ${i} class ${k}`);
+      for (let c = 0; c < C; c++) assert.ok(Math.abs(out.attention.data[i * C + c] - expected.attention[c]) <= 1e-6, `clip ${i} chunk ${c}`);
+      // A live model: not one class for all.
+      assert.ok(Math.max(...expected.probabilities) < 0.99);
+    });
+    model.dispose();
+  });
+
+  it('names the networks it builds and rejects others', () => {
+    assert.deepEqual([...nn.NETWORKS], ['reference', 'statistics']);
+    assert.throws(() => nn.createModel({ network: 'resnet' }), TypeError);
+    const model = nn.createModel({ network: 'statistics' });
+    assert.equal(model.countParams(), 3 * M * 2 + 3 * M * 2 + 3 * M * 8 + 8); // batch norm γ, β, moving μ, σ²; dense
+    model.dispose();
+    assert.throws(() => new nn.SpeechStatistics({ threshold: 0 }), RangeError);
+    assert.throws(() => new nn.SpeechStatistics({ chunks: [] }), TypeError);
+  });
+});
