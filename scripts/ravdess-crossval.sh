@@ -35,6 +35,10 @@
 #               centre-chain-noreg-30-nopre with speaker adaptation (--adapt speaker: every clip
 #               normalised with its actor's and variant's speech statistics, no labels) in place of the
 #               utterance centring, which would take away what the speaker's statistics keep
+#   stats-adapt, stats-global
+#               the statistics network (--network statistics: per-band statistics of the speech frames
+#               and one softmax layer) on adapt-chain-noreg-30-nopre's data, 20 epochs at a constant
+#               rate, with and without speaker adaptation
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -74,6 +78,9 @@ budget=(--epochs 12 --patience 12 --seed 1)
 noreg=(--centre utterance --recording-chain --no-warp --no-masking --mixup 0)
 constant30=(--lr-patience 10000 --epochs 30 --patience 30)
 nopre=(--variants original,noise,tempo,chain)
+# The statistics network: adapt-chain-noreg-30-nopre's data, 20 epochs at a constant rate (its
+# screen on fold 1's validation actors was flat from epoch 9 to 30).
+stats=(--recording-chain --no-warp --no-masking --mixup 0 --lr-patience 10000 --epochs 20 --patience 20 --variants original,noise,tempo,chain)
 # A finished fold's scores (fold.json) and training history (metrics.json) are kept in
 # experiments/ravdess/<recipe>/fold-<n>/ for the repository: a later session, on this machine or a
 # fresh one, reads the fold back from there instead of training it again (emo crossval --resume
@@ -118,11 +125,13 @@ for step in "${steps[@]}"; do
     centre-chain-noreg-nopre) recipe=("${noreg[@]}" "${nopre[@]}") ;;
     # Speaker adaptation in place of the utterance centring, the rest as centre-chain-noreg-30-nopre.
     adapt-chain-noreg-30-nopre) recipe=(--adapt speaker --recording-chain --no-warp --no-masking --mixup 0 "${constant30[@]}" "${nopre[@]}") ;;
+    stats-adapt) recipe=(--network statistics --adapt speaker "${stats[@]}") ;;
+    stats-global) recipe=(--network statistics "${stats[@]}") ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
@@ -132,6 +141,8 @@ for step in "${steps[@]}"; do
     continue
   fi
   run=(--folds 6 --out "$work/$name" --resume "${budget[@]}" ${recipe[@]+"${recipe[@]}"} ${scope[@]+"${scope[@]}"})
+  # EMO_KEEP_CACHES=1 keeps each fold's feature cache, for another recipe on the same data.
+  [ -z "${EMO_KEEP_CACHES:-}" ] || run+=(--keep-caches)
   if [ "${step%%:*}" = "$step" ]; then
     # A whole cross-validation: one fold at a time, each fold's record committed-ready as soon as it
     # finishes, then all six read back into the summary (crossval.json).
