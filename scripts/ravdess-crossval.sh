@@ -35,10 +35,11 @@
 #               centre-chain-noreg-30-nopre with speaker adaptation (--adapt speaker: every clip
 #               normalised with its actor's and variant's speech statistics, no labels) in place of the
 #               utterance centring, which would take away what the speaker's statistics keep
-#   stats-adapt, stats-global
+#   stats-adapt, stats-global, stats-centre
 #               the statistics network (--network statistics: per-band statistics of the speech frames
 #               and one softmax layer) on adapt-chain-noreg-30-nopre's data, 20 epochs at a constant
-#               rate, with and without speaker adaptation
+#               rate: with speaker adaptation, with the training set's normalisation alone, and with
+#               each clip centred per band first (--centre utterance: blind to the recording's level)
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -127,11 +128,12 @@ for step in "${steps[@]}"; do
     adapt-chain-noreg-30-nopre) recipe=(--adapt speaker --recording-chain --no-warp --no-masking --mixup 0 "${constant30[@]}" "${nopre[@]}") ;;
     stats-adapt) recipe=(--network statistics --adapt speaker "${stats[@]}") ;;
     stats-global) recipe=(--network statistics "${stats[@]}") ;;
+    stats-centre) recipe=(--network statistics --centre utterance "${stats[@]}") ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, stats-centre, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
