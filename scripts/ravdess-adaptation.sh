@@ -34,21 +34,20 @@ for fold in $folds; do
   [ -d "$run/best" ] || [ -f "$work/$recipe/adaptation/fold-$fold/model.onnx" ] || { echo "fold $fold's model is not in $run (only its record is): train the fold again to measure it" >&2; exit 1; }
   mkdir -p "$out"
   [ -f "$out/model.onnx" ] || emo export "$run" --out "$out/model.onnx"
-  emo evaluate "$out/model.onnx" "$corpus" --split test --adapt folder --out "$out/folder" > "$out/folder.txt"
-  emo evaluate "$out/model.onnx" "$corpus" --split test --adapt none --out "$out/none" > "$out/none.txt"
-  for n in 1 2 4 8 16; do
-    emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-group "$n" --min-speech 0 --out "$out/group-$n" > "$out/group-$n.txt"
+  # The test actors (scored) and the validation actors (which choose the adapter's minimum of speech
+  # and classify's default): with and without adaptation, and against the number of clips adapted to.
+  for split in test val; do
+    prefix=$([ "$split" = test ] || echo "$split-")
+    emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt folder --out "$out/${prefix}folder" > "$out/${prefix}folder.txt"
+    emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt none --out "$out/${prefix}none" > "$out/${prefix}none.txt"
+    for n in 1 2 4 8 16; do
+      emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt-group "$n" --min-speech 0 --out "$out/${prefix}group-$n" > "$out/${prefix}group-$n.txt"
+    done
   done
+  # The test actors only: two actors mixed in each group, and every recording condition.
   emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-mix 2 --out "$out/mix-2" > "$out/mix-2.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt folder --out "$out/conditions-folder" > "$out/conditions-folder.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt none --out "$out/conditions-none" > "$out/conditions-none.txt"
-  # The same curve on the fold's validation actors (two of its training side's, never tested): they,
-  # not the test actors, choose the adapter's minimum of speech and whether a folder adapts by default.
-  emo evaluate "$out/model.onnx" "$corpus" --split val --adapt folder --out "$out/val-folder" > "$out/val-folder.txt"
-  emo evaluate "$out/model.onnx" "$corpus" --split val --adapt none --out "$out/val-none" > "$out/val-none.txt"
-  for n in 1 2 4 8 16; do
-    emo evaluate "$out/model.onnx" "$corpus" --split val --adapt-group "$n" --min-speech 0 --out "$out/val-group-$n" > "$out/val-group-$n.txt"
-  done
   mkdir -p "experiments/ravdess/$recipe/fold-$fold/adaptation"
   for f in "$out"/*.txt; do
     # The machine's paths stay on the machine.
