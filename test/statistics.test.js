@@ -144,6 +144,8 @@ describe('the statistics network', function () {
     features.forEach((f, i) => input.set(f.data, i * C * M * F));
     const out = await session.run({ mel: new ort.Tensor('float32', input, [features.length, C, M, F]) });
     await session.release();
+    assert.deepEqual(out.probabilities.dims, [features.length, 8]);
+    assert.deepEqual(out.attention.dims, [features.length, C]);
     features.forEach((f, i) => {
       const expected = referenceNetwork(model, normalised(f));
       for (let k = 0; k < 8; k++) assert.ok(Math.abs(out.probabilities.data[i * 8 + k] - expected.probabilities[k]) <= 1e-4, `clip ${i} class ${k}`);
@@ -160,7 +162,20 @@ describe('the statistics network', function () {
     const model = nn.createModel({ network: 'statistics' });
     assert.equal(model.countParams(), 3 * M * 2 + 3 * M * 2 + 3 * M * 8 + 8); // batch norm γ, β, moving μ, σ²; dense
     model.dispose();
-    assert.throws(() => new nn.SpeechStatistics({ threshold: 0 }), RangeError);
-    assert.throws(() => new nn.SpeechStatistics({ chunks: [] }), TypeError);
+    // The layer's symbolic outputs: 3 statistics per band, one attention weight per chunk.
+    assert.deepEqual(model.getLayer('statistics').outputShape, [
+      [null, 3 * M],
+      [null, C],
+    ]);
+    assert.throws(() => new nn.SpeechStatistics({ threshold: 0 }), /threshold must be a positive number/);
+    assert.throws(() => new nn.SpeechStatistics({ threshold: Infinity }), RangeError);
+    for (const chunks of [[], [1.5], [0, -2]]) assert.throws(() => new nn.SpeechStatistics({ chunks }), /chunks must be chunk indices/, JSON.stringify(chunks));
+    // Inputs it cannot take: not (batch, chunks, mels, frames, 1), or fewer chunks than it picks.
+    const tfl = require('@tensorflow/tfjs-layers');
+    for (const shape of [[7, 128, 128], [7, 128, 128, 2], [null, 128, 128, 1], [7, null, 128, 1]]) {
+      assert.throws(() => new nn.SpeechStatistics({}).apply(tfl.input({ shape })), /expects \(batch, chunks, mels, frames, 1\)/, JSON.stringify(shape));
+    }
+    assert.throws(() => new nn.SpeechStatistics({}).apply(tfl.input({ shape: [6, 128, 128, 1] })), /chunk 6 is outside the input's 6 chunks/);
+    assert.doesNotThrow(() => new nn.SpeechStatistics({ chunks: [5] }).apply(tfl.input({ shape: [6, 128, 128, 1] })));
   });
 });
