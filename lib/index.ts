@@ -43,6 +43,6 @@ export {
   type TimelineResult,
   type TimelineSegment,
 } from './infer/classifier';
-export type { EmoModelMetadata, ModelAdaptation, OnnxParity } from './infer/onnx-model';
-export { Adapter, CLIP_LEVEL, createAdapter, DEFAULT_MIN_SPEECH_SECONDS, loadAdapter, mergeAdaptationStatistics, type AdaptationReport, type AdaptationStatistics, type AdapterOptions, type AdapterUpdate, type AdapterUpdateOptions, type BandDefinition } from './infer/adapter';
+export type { EmoModelMetadata, ModelAdaptation, OnnxParity, SpeakerBandsAdaptation, SpeakerStatisticsAdaptation, StatisticsStandardisation } from './infer/onnx-model';
+export { Adapter, CLIP_LEVEL, createAdapter, DEFAULT_MIN_SPEECH_SECONDS, loadAdapter, mergeAdaptationStatistics, type AdaptationReport, type AdaptationStatistics, type AdapterOptions, type AdapterUpdate, type AdapterUpdateOptions, type BandDefinition, type StatisticsSource } from './infer/adapter';
 export { createServer, type EmoServer, type LiveLimits, type QueueStats, type ServerOptions, type ServerStats } from './server';

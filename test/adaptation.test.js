@@ -372,6 +372,35 @@ describe('speaker adaptation: training and evaluating', function () {
     assert.ok(actor4(all.rows).some((row, i) => maxDiff(row.probabilities, actor4(perActor.rows)[i].probabilities) > 1e-4), 'actor 4 mixed with actor 3 is adapted otherwise');
   });
 
+  it('speaker-statistics: a statistics network trained on its statistics standardised per actor; tfjs, onnxruntime and the trainer score the test actor alike', () => {
+    const out = path.join(tmp, 'statistics');
+    const train = emoCli(['train', corpus, '--out', out, '--network', 'statistics', '--adapt', 'speaker-statistics', '--epochs', '3', '--batch', '64', '--split', 'actors:4/3', '--variants', 'original,noise', '--no-warp', '--no-masking', '--mixup', '0']);
+    assert.equal(train.status, 0, train.stderr);
+    const norm = JSON.parse(fs.readFileSync(path.join(out, 'normalization.json'), 'utf8'));
+    assert.equal(norm.adapt, 'speaker-statistics');
+    const exported = emoCli(['export', out, '--out', path.join(tmp, 's.onnx')]);
+    assert.equal(exported.status, 0, exported.stderr);
+    const predictions = (model, name, extra = []) => {
+      const r = emoCli(['evaluate', model, corpus, '--split', 'test', '--predictions', name, ...extra]);
+      assert.equal(r.status, 0, r.stderr);
+      return { stdout: r.stdout, rows: fs.readFileSync(path.join(tmp, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
+    };
+    const tfjs = predictions(out, 's-tfjs.jsonl');
+    const onnx = predictions(path.join(tmp, 's.onnx'), 's-onnx.jsonl');
+    assert.match(onnx.stdout, /adaptation \(folder\): 8 clips adapted/);
+    for (const [i, row] of onnx.rows.entries()) assert.ok(maxDiff(row.probabilities, tfjs.rows[i].probabilities) < 1e-4, row.file);
+    // The trainer standardised the test actor with all of its clips, as --adapt folder does.
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')).metrics.test;
+    const hits = onnx.rows.filter((r) => r.predicted === r.truth).length;
+    assert.equal(hits, Math.round(metrics.accuracy * 8));
+    const none = predictions(path.join(tmp, 's.onnx'), 's-none.jsonl', ['--adapt', 'none']);
+    assert.ok(none.rows.some((row, i) => maxDiff(row.probabilities, onnx.rows[i].probabilities) > 1e-3), 'the actor\'s standardisation changes the answer');
+    // Only the statistics network has statistics to standardise.
+    const reference = emoCli(['train', corpus, '--out', path.join(tmp, 'z'), '--adapt', 'speaker-statistics', '--epochs', '1']);
+    assert.notEqual(reference.status, 0);
+    assert.match(reference.stderr, /'speaker-statistics' standardises the statistics network's statistics/);
+  });
+
   it('refuses to centre and adapt at once, and an unknown adaptation', () => {
     const both = emoCli(['train', corpus, '--out', path.join(tmp, 'x'), '--adapt', 'speaker', '--centre', 'utterance', '--epochs', '1']);
     assert.notEqual(both.status, 0);

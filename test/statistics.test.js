@@ -18,6 +18,11 @@ const NORM = { mean: Array.from({ length: M }, (_, m) => -90 + (70 * m) / 127), 
 // Speech-like clips: tones with pauses of different lengths (silent stretches far below the
 // loudest frame, so that the speech frames are a real subset) at different levels.
 function clips(count) {
+  return clipWavs(count).map((wav) => emo.melChunks(wav));
+}
+
+// The same clips as WAV bytes.
+function clipWavs(count) {
   return Array.from({ length: count }, (_, i) => {
     const sr = 16000;
     const x = testSignal(Math.round(sr * 3.7), sr, 7 + i);
@@ -26,7 +31,7 @@ function clips(count) {
       const pause = Math.sin(2 * Math.PI * (0.7 + 0.3 * i) * t) < -0.2 + 0.15 * i;
       x[k] = pause ? 1e-4 * x[k] : (0.05 + 0.15 * i) * (x[k] + 0.3 * Math.sin((2 * Math.PI * (150 + 60 * i) * k) / sr));
     }
-    return emo.melChunks(makeWav([x], { sampleRate: sr }));
+    return makeWav([x], { sampleRate: sr });
   });
 }
 
@@ -80,10 +85,11 @@ function reference(x, threshold = 2, chunks = [0, 2, 4, 6]) {
   return { stats, attention: counts.map((k) => k / total), speechFrames: n, frames: T };
 }
 
-// Float64: the whole network on one clip, with the model's weights.
-function referenceNetwork(model, x) {
+// Float64: the whole network on one clip, with the model's weights (and a speaker's standardisation when given).
+function referenceNetwork(model, x, standardisation) {
   const { stats, attention } = reference(x);
-  const [gamma, beta, mean, variance] = model.getLayer('statistics_bn').getWeights().map((w) => w.dataSync());
+  const [gamma, beta, ownMean, ownVariance] = model.getLayer('statistics_bn').getWeights().map((w) => w.dataSync());
+  const { mean, variance } = standardisation ?? { mean: ownMean, variance: ownVariance };
   const epsilon = model.getLayer('statistics_bn').getConfig().epsilon;
   const [kernel, bias] = model.getLayer('output').getWeights().map((w) => w.dataSync());
   const z = Array.from(stats, (v, i) => ((v - mean[i]) / Math.sqrt(variance[i] + epsilon)) * gamma[i] + beta[i]);
@@ -177,5 +183,108 @@ describe('the statistics network', function () {
     }
     assert.throws(() => new nn.SpeechStatistics({}).apply(tfl.input({ shape: [6, 128, 128, 1] })), /chunk 6 is outside the input's 6 chunks/);
     assert.doesNotThrow(() => new nn.SpeechStatistics({ chunks: [5] }).apply(tfl.input({ shape: [6, 128, 128, 1] })));
+  });
+
+  describe('standardised per speaker (adapt: speaker-statistics)', () => {
+    const width = 3 * M;
+    let model;
+    let bytes;
+    let wavs;
+    // Float64: the mean and population variance (floored at 1e-4) of the clips' statistics.
+    const speakerOf = (list) => {
+      const stats = list.map((wav) => reference(normalised(emo.melChunks(wav))).stats);
+      const mean = Array.from({ length: width }, (_, k) => stats.reduce((a, st) => a + st[k], 0) / stats.length);
+      const variance = mean.map((mu, k) => Math.max(stats.reduce((a, st) => a + (st[k] - mu) ** 2, 0) / stats.length, 1e-4));
+      return { mean, variance };
+    };
+    const close = (got, expected, what, tolerance = 1e-4) => {
+      for (let k = 0; k < expected.length; k++) assert.ok(Math.abs(got[k] - expected[k]) <= tolerance * (1 + Math.abs(expected[k])), `${what} ${k}: ${got[k]} vs ${expected[k]}`);
+    };
+    before(async () => {
+      model = liveModel(12);
+      wavs = clipWavs(4);
+      bytes = await nn.exportOnnx(model, { ...NORM, adapt: 'speaker-statistics' }, { verifyClips: features });
+    });
+    after(() => model.dispose());
+
+    it('exports each clip\'s statistics as an output and the last layers as metadata: the graph, and the model run with a speaker\'s standardisation, give the float64 network\'s (onnxruntime)', async () => {
+      const session = await ort.InferenceSession.create(bytes);
+      assert.deepEqual(session.inputNames, ['mel']);
+      assert.deepEqual([...session.outputNames].sort(), ['attention', 'probabilities', 'statistics']);
+      const input = new Float32Array(features.length * C * M * F);
+      features.forEach((f, i) => input.set(f.data, i * C * M * F));
+      const plain = await session.run({ mel: new ort.Tensor('float32', input, [features.length, C, M, F]) });
+      await session.release();
+      assert.deepEqual(plain.statistics.dims, [features.length, width]);
+      const speaker = { mean: Array.from({ length: width }, (_, k) => Math.sin(k) * 0.7), variance: Array.from({ length: width }, (_, k) => 0.3 + (k % 7) / 5) };
+      const onnxModel = await require('../dist/infer/onnx-model').openOnnxModel(bytes);
+      const given = await onnxModel.run(input, features.length, { mean: Float32Array.from(speaker.mean), variance: Float32Array.from(speaker.variance) });
+      await onnxModel.close();
+      features.forEach((f, i) => {
+        const x = normalised(f);
+        close(plain.statistics.data.subarray(i * width, (i + 1) * width), reference(x).stats, `clip ${i} statistic`);
+        close(plain.probabilities.data.subarray(i * 8, (i + 1) * 8), referenceNetwork(model, x).probabilities, `clip ${i} class`);
+        const expected = referenceNetwork(model, x, speaker).probabilities;
+        close(given.probabilities.subarray(i * 8, (i + 1) * 8), expected, `clip ${i} (a speaker's standardisation) class`);
+        assert.ok(Math.max(...expected.map((p, k) => Math.abs(p - plain.probabilities.data[i * 8 + k]))) > 1e-3, 'the standardisation changes the answer');
+      });
+      const clf = await emo.loadClassifier(bytes);
+      const { mode, statistics, reference: own, head } = clf.metadata.adaptation;
+      assert.deepEqual([mode, statistics, own.mean.length, own.variance.length, head.weights.length, head.bias.length], ['speaker-statistics', width, width, width, width * 8, 8]);
+      assert.equal(clf.adapts, true);
+      await clf.close();
+      // Metadata that does not fit the graph is refused.
+      const { inspectOnnx, readEmoMetadata } = require('../dist/infer/onnx-model');
+      const info = inspectOnnx(bytes);
+      const broken = { ...info, metadata: { ...info.metadata, 'emo.adaptation': JSON.stringify({ ...JSON.parse(info.metadata['emo.adaptation']), statistics: width - 1 }) } };
+      assert.throws(() => readEmoMetadata(broken), (e) => e.code === 'ERR_MODEL_INVALID');
+    });
+
+    it('an adapter learns the mean and variance of its clips\' statistics (float64), keeps them through JSON and merging, and classify standardises with them', async () => {
+      const clf = await emo.loadClassifier(bytes);
+      const adapter = clf.createAdapter({ minSpeechSeconds: 0 });
+      assert.equal(adapter.learnsStatistics, true);
+      assert.equal(adapter.standardisation(), null);
+      await adapter.update(wavs);
+      assert.equal(adapter.statisticsClips, wavs.length);
+      const expected = speakerOf(wavs);
+      const held = adapter.standardisation();
+      close(held.mean, expected.mean, 'mean');
+      close(held.variance, expected.variance, 'variance', 1e-3);
+      const results = await clf.classifyBatch(wavs, { adapter });
+      wavs.forEach((wav, i) => {
+        const want = referenceNetwork(model, normalised(emo.melChunks(wav)), expected).probabilities;
+        close(clf.labels.map((l) => results[i].probabilities[l]), want, `clip ${i} class`, 1e-3);
+        assert.equal(results[i].adaptation.applied, true);
+      });
+      // JSON round trip, and two halves merged: the same statistics.
+      const json = JSON.parse(JSON.stringify(adapter));
+      assert.equal(json.statistics.clips, 4);
+      const reloaded = clf.loadAdapter(json, { minSpeechSeconds: 0 });
+      close(reloaded.standardisation().mean, held.mean, 'reloaded mean', 1e-6);
+      close(reloaded.standardisation().variance, held.variance, 'reloaded variance', 1e-6);
+      const halves = [];
+      for (const part of [wavs.slice(0, 1), wavs.slice(1)]) {
+        const a = clf.createAdapter();
+        await a.update(part);
+        halves.push(a.toJSON());
+      }
+      const merged = emo.mergeAdaptationStatistics(halves).statistics;
+      assert.equal(merged.clips, 4);
+      close(merged.mean, json.statistics.mean, 'merged mean', 1e-6);
+      close(merged.variance, json.statistics.variance, 'merged variance', 1e-5);
+      // What it cannot do: an adapter of bands alone, learning more without the model, features without the model.
+      await assert.rejects(clf.classify(wavs[0], { adapter: emo.createAdapter() }), (e) => e.code === 'ERR_ADAPTATION_INVALID');
+      const bare = emo.loadAdapter(json);
+      await assert.rejects(bare.update(wavs[0]), /classifier\.loadAdapter/);
+      const fromBare = await clf.classify(wavs[0], { adapter: Object.assign(bare, {}) });
+      assert.equal(fromBare.adaptation.applied, false); // the default minimum of speech: 4 short clips are below it
+      assert.throws(() => adapter.addFeatures(emo.melChunks(wavs[0])), /use update/);
+      await assert.rejects(clf.classify(wavs[0], { adapter: emo.loadAdapter({ ...json, statistics: { ...json.statistics, mean: json.statistics.mean.slice(1), variance: json.statistics.variance.slice(1) } }) }), (e) => e.code === 'ERR_ADAPTATION_INVALID');
+      assert.throws(() => emo.loadAdapter({ ...json, statistics: { clips: 1, mean: [1], variance: [-1] } }), (e) => e.code === 'ERR_ADAPTATION_INVALID');
+      adapter.reset();
+      assert.equal(adapter.standardisation(), null);
+      await clf.close();
+    });
   });
 });

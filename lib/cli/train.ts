@@ -4,18 +4,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { EMOTIONS, indexRavdess, splitByActor, VARIANTS, type SplitOptions, type Variant } from '../data';
 import { applyCondition, CONDITION_DESCRIPTIONS, CONDITIONS, monoOf, type Condition } from '../data/conditions';
 import { EmoError } from '../errors';
-import { CENTRINGS, melChunksBatch, type Centring, type MelChunks } from '../features';
-import { TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
-import { stackClips } from '../export';
+import { CENTRINGS, melChunksBatch, type MelChunks } from '../features';
+import { TRAINING_ADAPTATIONS } from '../features/adaptation';
+import { speakerStatisticsAdaptation, stackClips } from '../export';
 import { openOnnxModel } from '../infer/onnx-model';
 import { loadClassifier, type Classifier } from '../infer/classifier';
-import { createAdapter, DEFAULT_MIN_SPEECH_SECONDS } from '../infer/adapter';
+import { Adapter, DEFAULT_MIN_SPEECH_SECONDS, type StatisticsSource } from '../infer/adapter';
 import { adaptChunks } from '../features/adaptation';
-import type { ModelAdaptation } from '../infer/onnx-model';
+import type { ModelAdaptation, SpeakerBandsAdaptation, StatisticsStandardisation } from '../infer/onnx-model';
 import { Mulberry32 } from '../random';
-import { loadModel, NETWORKS, useBestBackend, type Network } from '../nn';
+import { loadModel, NETWORKS, setStatisticsStandardisation, STATISTICS_STANDARDISATION_LAYER, statisticsModel, useBestBackend } from '../nn';
 import { confusionChart, curvesChart, renderPng, type TrainingHistoryEntry } from '../plot/charts';
-import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type LrSchedule, type Normalisation, type TrainProgress } from '../train';
+import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type Normalisation, type TrainProgress } from '../train';
 import { writeFileAtomic } from './files';
 import { formatDuration, ProgressBar } from './progress';
 import { parseSplitSpec, SPLIT_SPEC_HELP } from './split-spec';
@@ -135,14 +135,10 @@ export const RECIPE_FLAGS = {
   network: { type: 'string' },
 } as const;
 
-function centreFlag(text: string | undefined, usage: string): Centring | undefined {
-  if (text === undefined || (CENTRINGS as readonly string[]).includes(text)) return text as Centring | undefined;
-  throw new UsageError(`--centre must be ${CENTRINGS.join(' or ')}, not '${text}'`, usage);
-}
-
-function adaptFlag(text: string | undefined, usage: string): TrainingAdaptation | undefined {
-  if (text === undefined || (TRAINING_ADAPTATIONS as readonly string[]).includes(text)) return text as TrainingAdaptation | undefined;
-  throw new UsageError(`--adapt must be ${TRAINING_ADAPTATIONS.join(' or ')}, not '${text}'`, usage);
+/** A flag that takes one of `choices`: unset, or one of them; anything else is a usage error. */
+function enumFlag<T extends string>(flag: string, choices: readonly T[], text: string | undefined, usage: string): T | undefined {
+  if (text === undefined || (choices as readonly string[]).includes(text)) return text as T | undefined;
+  throw new UsageError(`--${flag} must be ${choices.join(' or ')}, not '${text}'`, usage);
 }
 
 function variantsFlag(text: string | undefined, usage: string): Variant[] | undefined {
@@ -154,21 +150,6 @@ function variantsFlag(text: string | undefined, usage: string): Variant[] | unde
   return VARIANTS.filter((v) => list.includes(v));
 }
 
-function lrScheduleFlag(text: string | undefined, usage: string): LrSchedule | undefined {
-  if (text === undefined || (LR_SCHEDULES as readonly string[]).includes(text)) return text as LrSchedule | undefined;
-  throw new UsageError(`--lr-schedule must be ${LR_SCHEDULES.join(' or ')}, not '${text}'`, usage);
-}
-
-function networkFlag(text: string | undefined, usage: string): Network | undefined {
-  if (text === undefined || (NETWORKS as readonly string[]).includes(text)) return text as Network | undefined;
-  throw new UsageError(`--network must be ${NETWORKS.join(' or ')}, not '${text}'`, usage);
-}
-
-function optimizerFlag(text: string | undefined, usage: string): 'adam' | 'sgd' | undefined {
-  if (text === undefined || text === 'adam' || text === 'sgd') return text;
-  throw new UsageError(`--optimizer must be adam or sgd, not '${text}'`, usage);
-}
-
 /** The recipe options of {@link trainModel} from parsed {@link RECIPE_FLAGS}; a bad value is a usage error. */
 export function recipeFromFlags(values: Record<string, string | boolean | undefined>, usage: string): FoldRecipe {
   const int = (flag: string, min: number, max: number) => numberFlag(flag, values[flag] as string | undefined, usage, { integer: true, min, max });
@@ -176,23 +157,23 @@ export function recipeFromFlags(values: Record<string, string | boolean | undefi
     epochs: int('epochs', 1, 10000),
     batch: int('batch', 1, 4096),
     learningRate: numberFlag('lr', values['lr'] as string | undefined, usage, { min: 0, max: 10, exclusiveMin: true }),
-    optimizer: optimizerFlag(values['optimizer'] as string | undefined, usage),
+    optimizer: enumFlag('optimizer', ['adam', 'sgd'] as const, values['optimizer'] as string | undefined, usage),
     momentum: numberFlag('momentum', values['momentum'] as string | undefined, usage, { min: 0, max: 0.999 }),
     weightDecay: numberFlag('weight-decay', values['weight-decay'] as string | undefined, usage, { min: 0, max: 1 }),
     seed: int('seed', 0, 2 ** 31 - 1),
     patience: int('patience', 1, 10000),
     lrPatience: int('lr-patience', 1, 10000),
-    lrSchedule: lrScheduleFlag(values['lr-schedule'] as string | undefined, usage),
+    lrSchedule: enumFlag('lr-schedule', LR_SCHEDULES, values['lr-schedule'] as string | undefined, usage),
     masking: values['no-masking'] ? false : undefined,
     warp: values['no-warp'] ? false : undefined,
     mixup: numberFlag('mixup', values['mixup'] as string | undefined, usage, { min: 0, max: 100 }),
     balanceClasses: values['balance-classes'] ? true : undefined,
     initFrom: values['init-from'] as string | undefined,
-    centre: centreFlag(values['centre'] as string | undefined, usage),
-    adapt: adaptFlag(values['adapt'] as string | undefined, usage),
+    centre: enumFlag('centre', CENTRINGS, values['centre'] as string | undefined, usage),
+    adapt: enumFlag('adapt', TRAINING_ADAPTATIONS, values['adapt'] as string | undefined, usage),
     recordingChain: values['recording-chain'] ? true : undefined,
     variants: variantsFlag(values['variants'] as string | undefined, usage),
-    network: networkFlag(values['network'] as string | undefined, usage),
+    network: enumFlag('network', NETWORKS, values['network'] as string | undefined, usage),
   };
   // Unset options stay out, so a recipe compares equal however it was spelled.
   for (const key of Object.keys(recipe) as Array<keyof FoldRecipe>) if (recipe[key] === undefined) delete recipe[key];
@@ -308,9 +289,12 @@ async function trainOnQueue(dir: string, out: string, values: Record<string, str
 
 /** A trained model behind one interface: class probabilities (n × labels, row-major) of raw melChunks features. */
 interface Predictor {
-  predict(clips: MelChunks[]): Promise<Float32Array>;
-  /** The statistics a speaker is mapped onto, for a model trained with speaker adaptation; else null. */
+  /** With `standardisation`, a statistics network standardises its statistics with that speaker's. */
+  predict(clips: MelChunks[], standardisation?: StatisticsStandardisation): Promise<Float32Array>;
+  /** How the model adapts to a speaker, for a model trained with speaker adaptation; else null. */
   adaptation: ModelAdaptation | null;
+  /** Each clip's statistics (a statistics network trained with `adapt: 'speaker-statistics'`). */
+  statistics?: StatisticsSource;
   /** The probabilities of a whole clip as emo classify labels it: the mean over its windows (.onnx models only). */
   predictWindows?(wav: Uint8Array): Promise<Float32Array>;
   close(): Promise<void>;
@@ -319,16 +303,38 @@ interface Predictor {
 async function tfjsPredictor(modelDir: string, norm: Normalisation): Promise<Predictor> {
   await useBestBackend();
   const model = await loadModel(modelDir);
+  const input = (clips: MelChunks[]) => {
+    const [chunks, mels, frames] = (clips[0] as MelChunks).shape;
+    return tf.tensor(stackClips(clips, norm), [clips.length, chunks, mels, frames, 1]);
+  };
+  const perSpeaker = norm.adapt === 'speaker-statistics';
+  const extractor = perSpeaker ? statisticsModel(model) : null;
+  // The standardisation the model was saved with (the training speakers' average), to go back to.
+  const saved = perSpeaker ? model.getLayer(STATISTICS_STANDARDISATION_LAYER).getWeights().slice(2).map((w) => w.dataSync().slice()) : [];
   return {
-    adaptation: norm.adapt === 'speaker' ? { mode: 'speaker', reference: { mean: [...norm.mean], std: [...norm.std] } } : null,
-    async predict(clips) {
-      const [chunks, mels, frames] = (clips[0] as MelChunks).shape;
-      const input = stackClips(clips, norm);
-      const probs = tf.tidy(() => model.predict(tf.tensor(input, [clips.length, chunks, mels, frames, 1])) as tf.Tensor);
-      const values = (await probs.data()) as Float32Array;
-      probs.dispose();
-      return values;
+    adaptation: norm.adapt === 'speaker' ? { mode: 'speaker', reference: { mean: [...norm.mean], std: [...norm.std] } } : perSpeaker ? speakerStatisticsAdaptation(model) : null,
+    async predict(clips, standardisation) {
+      if (standardisation !== undefined) setStatisticsStandardisation(model, standardisation.mean, standardisation.variance);
+      try {
+        const probs = tf.tidy(() => model.predict(input(clips)) as tf.Tensor);
+        const values = (await probs.data()) as Float32Array;
+        probs.dispose();
+        return values;
+      } finally {
+        if (standardisation !== undefined) setStatisticsStandardisation(model, saved[0] as Float32Array, saved[1] as Float32Array);
+      }
     },
+    ...(extractor === null
+      ? {}
+      : {
+          async statistics(clips: MelChunks[]) {
+            const output = tf.tidy(() => extractor.predict(input(clips)) as tf.Tensor2D);
+            const values = (await output.data()) as Float32Array;
+            const width = output.shape[1];
+            output.dispose();
+            return clips.map((_, j) => values.slice(j * width, (j + 1) * width));
+          },
+        }),
     async close() {
       model.dispose();
     },
@@ -343,9 +349,18 @@ async function onnxPredictor(file: string): Promise<{ predictor: Predictor; spli
     splitOptions: recorded !== null && typeof recorded === 'object' ? (recorded as SplitOptions) : {},
     predictor: {
       adaptation: model.metadata.adaptation,
-      async predict(clips) {
-        return (await model.run(stackClips(clips), clips.length)).probabilities;
+      async predict(clips, standardisation) {
+        return (await model.run(stackClips(clips), clips.length, standardisation)).probabilities;
       },
+      ...(model.metadata.adaptation?.mode === 'speaker-statistics'
+        ? {
+            async statistics(clips: MelChunks[]) {
+              const { statistics } = await model.run(stackClips(clips), clips.length);
+              const width = (statistics as Float32Array).length / clips.length;
+              return clips.map((_, j) => (statistics as Float32Array).slice(j * width, (j + 1) * width));
+            },
+          }
+        : {}),
       async predictWindows(wav) {
         classifier ??= await loadClassifier(file);
         // Windows however short the clip: the alternative to the one-clip rule, for comparing the two.
@@ -512,12 +527,14 @@ export async function runEvaluate(argv: string[]): Promise<number> {
       for (const unit of units) {
         // An adaptation unit's clips as the condition delivers them, its statistics from them alone.
         const unitBytes = adapting ? await conditioned(unit, chosen, condition) : null;
-        let speaker: ReturnType<ReturnType<typeof createAdapter>['statistics']> | null = null;
+        let speaker: ReturnType<Adapter['statistics']> | null = null;
+        let standardisation: StatisticsStandardisation | undefined;
         if (unitBytes !== null) {
-          const adapter = createAdapter({ minSpeechSeconds });
+          const adapter = new Adapter({ minSpeechSeconds }, predictor.statistics);
           await adapter.update(unitBytes.filter((b): b is Uint8Array => !(b instanceof EmoError)));
           if (adapter.ready) {
-            speaker = adapter.statistics();
+            if (predictor.adaptation?.mode === 'speaker-statistics') standardisation = adapter.standardisation() ?? undefined;
+            else speaker = adapter.statistics();
             adaptedSeconds += adapter.speechSeconds * unit.length;
           } else unadapted += unit.length;
         }
@@ -537,13 +554,13 @@ export async function runEvaluate(argv: string[]): Promise<number> {
             } else good.push({ entry, clip: r as MelChunks });
           });
           if (good.length === 0) continue;
-          if (speaker !== null) for (const g of good) adaptChunks(g.clip.data, g.clip.shape, speaker, (predictor.adaptation as ModelAdaptation).reference);
+          if (speaker !== null) for (const g of good) adaptChunks(g.clip.data, g.clip.shape, speaker, (predictor.adaptation as SpeakerBandsAdaptation).reference);
           let probs: Float32Array;
           if (protocol === 'windows') {
             // The whole clip, labelled as emo classify labels it (features recomputed per window).
             probs = new Float32Array(good.length * EMOTIONS.length);
             for (const [j, g] of good.entries()) probs.set(await (predictor.predictWindows as (wav: Uint8Array) => Promise<Float32Array>)(bytes[group.indexOf(g.entry)] as Uint8Array), j * EMOTIONS.length);
-          } else probs = await predictor.predict(good.map((g) => g.clip));
+          } else probs = await predictor.predict(good.map((g) => g.clip), standardisation);
           const classes = EMOTIONS.length;
           good.forEach(({ entry }, j) => {
             const row = Array.from(probs.subarray(j * classes, (j + 1) * classes));

@@ -39,7 +39,7 @@ import { onnx } from 'onnx-proto';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EMOTIONS } from '../data/ravdess';
 import { checkNormalisation, type BandNormalisation } from '../features/normalise';
-import { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES } from '../infer/onnx-model';
+import { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, ONNX_STATISTICS } from '../infer/onnx-model';
 
 export type { BandNormalisation } from '../features/normalise';
 
@@ -217,16 +217,17 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
   nodes.push(node('Sub', [input, mean], ['centred']));
   nodes.push(node('Mul', ['centred', invStd], ['normalised']));
   const classes = EMOTIONS.length;
-  const graph = (): onnx.IGraphProto => ({
+  const graph = (extraOutputs: onnx.IValueInfoProto[] = []): onnx.IGraphProto => ({
     name: options.name,
     node: nodes,
     initializer: initializers,
     input: [valueInfo(ONNX_INPUT, [ONNX_BATCH_DIM, chunks, mels, frames])],
-    output: [valueInfo(ONNX_PROBABILITIES, [ONNX_BATCH_DIM, classes]), valueInfo(ONNX_ATTENTION, [ONNX_BATCH_DIM, chunks])],
+    output: [valueInfo(ONNX_PROBABILITIES, [ONNX_BATCH_DIM, classes]), valueInfo(ONNX_ATTENTION, [ONNX_BATCH_DIM, chunks]), ...extraOutputs],
   });
   if (model.layers.some((l) => l.getClassName() === 'SpeechStatistics')) {
-    statisticsGraph(model, { nodes, constant, mels, frames });
-    return graph();
+    const width = statisticsGraph(model, { nodes, constant, mels, frames });
+    // Adapted per speaker, the clips' statistics are an output too: see SpeakerStatisticsAdaptation.
+    return normalisation.adapt === 'speaker-statistics' ? graph([valueInfo(ONNX_STATISTICS, [ONNX_BATCH_DIM, width])]) : graph();
   }
   nodes.push(node('Reshape', ['normalised', constant(int64Tensor('shape_chunk_images', [-1, 1, mels, frames]))], ['chunk_images']));
 
@@ -341,9 +342,12 @@ interface GraphParts {
 
 /**
  * The statistics network (lib/nn/statistics.ts) on `normalised` (batch, chunks, mels, frames), step
- * for step as SpeechStatistics computes it; the batch normalisation becomes Sub, Mul and Add.
+ * for step as SpeechStatistics computes it; the batch normalisation becomes Sub, Mul and Add. The
+ * statistics are the tensor {@link ONNX_STATISTICS}.
+ *
+ * @returns the number of statistics.
  */
-function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames }: GraphParts): void {
+function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames }: GraphParts): number {
   const layer = getLayer(model, 'statistics').getConfig() as { chunks: number[]; threshold: number };
   const picked = layer.chunks;
   const steps = picked.length * frames;
@@ -389,14 +393,14 @@ function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames
   const change = add('Div', ['stat_step_sum', 'stat_pairs_at_least_one'], 'stat_change');
   add('Concat', [mean, sd, change], 'stat_concat', { axis: 1 });
   const width = 3 * mels;
-  add('Reshape', ['stat_concat', ints('shape_statistics', [-1, width])], 'statistics');
+  add('Reshape', ['stat_concat', ints('shape_statistics', [-1, width])], ONNX_STATISTICS);
 
   // The batch normalisation at inference: (x − moving mean) · γ/√(moving variance + ε) + β.
   const bn = layerWeights(model, 'statistics_bn', { gamma: [width], beta: [width], moving_mean: [width], moving_variance: [width] });
   const epsilon = (getLayer(model, 'statistics_bn').getConfig() as { epsilon: number }).epsilon;
   const gamma = (bn.gamma as Weight).values;
   const scale = Float64Array.from((bn.moving_variance as Weight).values, (v, i) => (gamma[i] as number) / Math.sqrt(v + epsilon));
-  add('Sub', ['statistics', constant(floatTensor('statistics_bn_mean', [width], (bn.moving_mean as Weight).values))], 'statistics_centred');
+  add('Sub', [ONNX_STATISTICS, constant(floatTensor('statistics_bn_mean', [width], (bn.moving_mean as Weight).values))], 'statistics_centred');
   add('Mul', ['statistics_centred', constant(floatTensor('statistics_bn_scale', [width], scale))], 'statistics_scaled');
   add('Add', ['statistics_scaled', constant(floatTensor('statistics_bn_beta', [width], (bn.beta as Weight).values))], 'statistics_standardised');
   classifier(model, nodes, constant, 'statistics_standardised', width);
@@ -408,4 +412,5 @@ function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames
   add('ReduceSum', ['stat_chunk_speech', axis2], 'stat_chunk_counts', { keepdims: 0 });
   add('ReduceSum', ['stat_chunk_counts', ints('stat_axis_chunks', [1])], 'stat_all_counts', { keepdims: 1 });
   add('Div', ['stat_chunk_counts', 'stat_all_counts'], ONNX_ATTENTION);
+  return width;
 }

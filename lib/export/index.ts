@@ -12,7 +12,8 @@ import { Rng } from '../random';
 import { EmoError } from '../errors';
 import { melChunks, normaliseChunks, type MelChunks } from '../features';
 import { describeFeatures, resolveFeatureOptions, type FeatureOptions } from '../features/options';
-import { METADATA_KEYS, onnxRuntime, type OnnxParity } from '../infer/onnx-model';
+import { METADATA_KEYS, onnxRuntime, type OnnxParity, type SpeakerStatisticsAdaptation } from '../infer/onnx-model';
+import { STATISTICS_STANDARDISATION_LAYER } from '../nn/statistics';
 import { createExplainModel } from '../nn/model';
 import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { PACKAGE_VERSION } from '../version';
@@ -143,12 +144,35 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
 }
 
 /**
+ * What an exported statistics network trained with `adapt: 'speaker-statistics'` records
+ * (metadata `emo.adaptation`): its reference standardisation and last layers, read from the model.
+ *
+ * @throws TypeError when the model is not a statistics network.
+ */
+export function speakerStatisticsAdaptation(model: tfl.LayersModel): SpeakerStatisticsAdaptation {
+  const bn = model.layers.find((l) => l.name === STATISTICS_STANDARDISATION_LAYER);
+  const output = model.layers.find((l) => l.name === 'output');
+  if (bn === undefined || output === undefined) throw new TypeError("exportOnnx: adapt 'speaker-statistics' needs a statistics network (createModel({ network: 'statistics' }))");
+  const [gamma, beta, mean, variance] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+  const [weights, bias] = output.getWeights().map((w) => Array.from(w.dataSync()));
+  return {
+    mode: 'speaker-statistics',
+    statistics: (mean as number[]).length,
+    reference: { mean: mean as number[], variance: variance as number[] },
+    head: { epsilon: (bn.getConfig() as { epsilon: number }).epsilon, gamma: gamma as number[], beta: beta as number[], weights: weights as number[], bias: bias as number[] },
+  };
+}
+
+/**
  * Exports a network built by `createModel` (trained) to ONNX: opset 17, IR 8; input `mel`
  * float32 (batch, 7, 128, 128) — the dB values exactly as `melChunks` returns them, the
  * per-band normalisation being inside the graph; outputs `probabilities` (batch, 8) in RAVDESS
  * label order and `attention` (batch, 7); metadata `emo.labels`, `emo.features`, `emo.version`,
  * `emo.training`, when verified `emo.parity`, and for a model trained with `adapt: 'speaker'`
- * `emo.adaptation` (the reference statistics an adapter maps a speaker onto).
+ * `emo.adaptation` (the reference statistics an adapter maps a speaker onto). A statistics network
+ * trained with `adapt: 'speaker-statistics'` also has the inputs `statistics_mean` and
+ * `statistics_variance` (optional: the training speakers' average when left out) and the output
+ * `statistics`, and its `emo.adaptation` says so.
  *
  * Before returning, the graph is run in onnxruntime-node on `verifyClips` (default: generated
  * clips) and compared with the model in TensorFlow.js (on its current backend); the measured
@@ -185,6 +209,8 @@ export async function exportOnnx(model: tfl.LayersModel, normalisation: BandNorm
   };
   if (normalisation.adapt === 'speaker') {
     metadata[METADATA_KEYS.adaptation] = JSON.stringify({ mode: 'speaker', reference: { mean: [...normalisation.mean], std: [...normalisation.std] } });
+  } else if (normalisation.adapt === 'speaker-statistics') {
+    metadata[METADATA_KEYS.adaptation] = JSON.stringify(speakerStatisticsAdaptation(model));
   }
   if (options.verify === false) return encodeModel(graph, opset, metadata);
 

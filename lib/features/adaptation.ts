@@ -19,17 +19,31 @@
  */
 export const MIN_BAND_STD_DB = 1;
 
+/**
+ * Floor of a speaker's variance of one of the statistics network's statistics (in normalised
+ * units squared, about (0.15 dB)²), in training and in adapters alike: a statistic that never
+ * varies for a speaker (a band always at the dB floor) would otherwise be divided by little more
+ * than the batch normalisation's epsilon.
+ */
+export const MIN_STATISTIC_VARIANCE = 1e-4;
+
 /** A frame is speech when its band-average power is at most this far below its clip's loudest frame, dB. */
 export const SPEECH_RANGE_DB = 30;
 
 /** ... and at least this far above the dB floor (`10·log10(amin)`): zero padding and digital silence never count. */
 export const SPEECH_FLOOR_MARGIN_DB = 20;
 
-/** How training groups clips for speaker statistics. `'speaker'`: per actor and training variant. */
-export type TrainingAdaptation = 'none' | 'speaker';
+/**
+ * How training adapts to each speaker and recording, from statistics of its clips without labels
+ * (grouped per actor and training variant: each variant is another recording of the actor):
+ * `'speaker'` normalises each mel band with the group's speech frames; `'speaker-statistics'`
+ * (the statistics network only) standardises each of the network's per-clip statistics with the
+ * group's mean and variance of them.
+ */
+export type TrainingAdaptation = 'none' | 'speaker' | 'speaker-statistics';
 
 /** The training adaptations {@link TrainingAdaptation} knows. */
-export const TRAINING_ADAPTATIONS: readonly TrainingAdaptation[] = ['none', 'speaker'];
+export const TRAINING_ADAPTATIONS: readonly TrainingAdaptation[] = ['none', 'speaker', 'speaker-statistics'];
 
 /** Per-band statistics of a group of clips' speech frames. */
 export interface SpeakerBands {

@@ -28,8 +28,12 @@ export interface BandNormalisation {
    * `'speaker'`: the model was trained on speaker-normalised clips (`adapt: 'speaker'`), and these
    * statistics are the training speakers' average: an adapter maps a clip onto them first (see
    * `adaptChunks`); without one, a clip is normalised as if its speaker were average.
+   * `'speaker-statistics'`: these are the training split's statistics, as without adaptation, and
+   * the statistics network standardises its per-clip statistics per speaker
+   * (`adapt: 'speaker-statistics'`): an adapter gives a speaker's mean and variance of them; without
+   * one, the training speakers' average.
    */
-  adapt?: 'speaker';
+  adapt?: 'speaker' | 'speaker-statistics';
 }
 
 /**
@@ -48,7 +52,7 @@ export function checkNormalisation(name: string, norm: BandNormalisation, mels: 
   if (norm.centre !== undefined && !CENTRINGS.includes(norm.centre)) {
     throw new TypeError(`${name}: unknown centring '${String(norm.centre)}' (${CENTRINGS.join(', ')})`);
   }
-  if (norm.adapt !== undefined && norm.adapt !== 'speaker') throw new TypeError(`${name}: unknown adaptation '${String(norm.adapt)}' (speaker)`);
+  if (norm.adapt !== undefined && norm.adapt !== 'speaker' && norm.adapt !== 'speaker-statistics') throw new TypeError(`${name}: unknown adaptation '${String(norm.adapt)}' (speaker, speaker-statistics)`);
 }
 
 /** Each mel band's mean over one clip's chunks and frames (float64 sums). */

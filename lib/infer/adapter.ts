@@ -15,11 +15,12 @@
  */
 import { decodeWav } from '../audio';
 import { EmoError } from '../errors';
-import { BandAccumulator, speechFrames, type SpeakerBands } from '../features/adaptation';
+import { BandAccumulator, MIN_STATISTIC_VARIANCE, speechFrames, type SpeakerBands } from '../features/adaptation';
 import { melChunksBatch, type MelChunks } from '../features';
 import { resolveFeatureOptions, type FeatureOptions } from '../features/options';
 import { checkKnownKeys, checkNumber, checkPlainObject, invalidType } from '../validate';
 import { isSingleClip, prepareInput, type PreparedInput } from './clips';
+import type { StatisticsStandardisation } from './onnx-model';
 import { sliceWav } from './wav-layout';
 
 /** Seconds of speech an adapter needs before it is used (see docs/ravdess-experiments.md for the measurement). */
@@ -51,6 +52,25 @@ export interface AdaptationStatistics {
   mean: number[];
   /** Per band standard deviation (population), dB. */
   std: number[];
+  /**
+   * For a statistics network trained with `adapt: 'speaker-statistics'` (an adapter from
+   * `classifier.createAdapter()` of such a model): the clips counted, and the mean and population
+   * variance of each of the network's per-clip statistics over them.
+   */
+  statistics?: { clips: number; mean: number[]; variance: number[] };
+}
+
+/**
+ * Each clip's statistics as a statistics network computes them (one array per clip, in order): what
+ * an adapter of such a model learns from besides the bands. `classifier.createAdapter()` gives it.
+ */
+export type StatisticsSource = (clips: MelChunks[]) => Promise<Float32Array[]>;
+
+/** Running sums of per-clip statistics. */
+interface StatisticsMoments {
+  clips: number;
+  sum: Float64Array;
+  sumSq: Float64Array;
 }
 
 /** Options of {@link createAdapter} and {@link loadAdapter}. */
@@ -110,9 +130,17 @@ export class Adapter {
   private readonly offsetSeconds: number;
   private readonly clipSeconds: number;
   private accumulator: BandAccumulator;
+  /** With a source: the statistics network's per-clip statistics, summed (null before the first clip). */
+  private moments: StatisticsMoments | null = null;
 
-  /** @internal use {@link createAdapter} or {@link loadAdapter}. */
-  constructor(options: AdapterOptions = {}) {
+  /**
+   * @internal use {@link createAdapter} or {@link loadAdapter}, or a classifier's
+   * `createAdapter`/`loadAdapter` (which give `source` for a model that adapts its statistics).
+   */
+  constructor(
+    options: AdapterOptions = {},
+    private readonly source?: StatisticsSource,
+  ) {
     const o = checkPlainObject('options', options);
     checkKnownKeys('options', o, ['minSpeechSeconds', 'features']);
     this.minSpeechSeconds = o.minSpeechSeconds === undefined ? DEFAULT_MIN_SPEECH_SECONDS : checkNumber('options.minSpeechSeconds', o.minSpeechSeconds, 0, 86400);
@@ -144,6 +172,28 @@ export class Adapter {
     return this.accumulator.bands();
   }
 
+  /** Whether it learns a statistics network's statistics too (made by such a model's classifier). */
+  get learnsStatistics(): boolean {
+    return this.source !== undefined;
+  }
+
+  /** Clips whose statistics it holds (0 when it learns none). */
+  get statisticsClips(): number {
+    return this.moments?.clips ?? 0;
+  }
+
+  /**
+   * The speaker's mean and variance (at least {@link MIN_STATISTIC_VARIANCE}) of the statistics
+   * network's statistics, as the model's graph takes them; null before any clip, or when it learns none.
+   */
+  standardisation(): StatisticsStandardisation | null {
+    const m = this.moments;
+    if (m === null || m.clips === 0) return null;
+    const mean = Float32Array.from(m.sum, (s) => s / m.clips);
+    const variance = Float32Array.from(m.sumSq, (s, k) => Math.max(s / m.clips - (m.sum[k] as number / m.clips) ** 2, MIN_STATISTIC_VARIANCE));
+    return { mean, variance };
+  }
+
   /**
    * Learns from recordings of the speaker (no labels): each input as `classify` would see it — a
    * recording up to 6 s is the clip after the offset; a longer one, every clip-length window of
@@ -155,6 +205,7 @@ export class Adapter {
   async update(inputs: Uint8Array | Float32Array | ReadonlyArray<Uint8Array | Float32Array>, options: AdapterUpdateOptions = {}): Promise<AdapterUpdate> {
     const list = inputs instanceof Uint8Array || inputs instanceof Float32Array ? [inputs] : inputs;
     if (!Array.isArray(list)) throw invalidType('inputs', 'WAV bytes, a Float32Array, or an array of them', inputs);
+    if (this.source === undefined && this.moments !== null) throw new TypeError("update: this adapter holds a statistics network's statistics but cannot compute more (load it with the model's classifier.loadAdapter)");
     const o = checkPlainObject('options', options);
     checkKnownKeys('options', o, ['sampleRate', 'offsetSeconds']);
     const offset = o.offsetSeconds === undefined ? this.offsetSeconds : checkNumber('options.offsetSeconds', o.offsetSeconds, 0, 86400);
@@ -170,14 +221,17 @@ export class Adapter {
       for (const w of part) byOffset.set(w.offset, [...(byOffset.get(w.offset) ?? []), w]);
       for (const [windowOffset, group] of byOffset) {
         const features = await melChunksBatch(group.map((w) => w.wav), { ...this.features, offsetSeconds: windowOffset, errors: 'return' });
+        const good: MelChunks[] = [];
         features.forEach((f, j) => {
           const w = group[j] as (typeof group)[number];
           if (f instanceof EmoError) {
             if (!failed.some((x) => x.index === w.input)) failed.push({ index: w.input, error: Object.assign(f, { index: w.input }) });
             return;
           }
-          this.addFeatures(f, this.clippedFrames(w));
+          this.addBands(f, this.clippedFrames(w));
+          good.push(f);
         });
+        if (this.source !== undefined && good.length > 0) this.addStatistics(await this.source(good));
       }
     }
     failed.sort((a, b) => a.index - b.index);
@@ -191,6 +245,11 @@ export class Adapter {
    * @returns seconds of speech added.
    */
   addFeatures(chunks: MelChunks, excluded?: Uint8Array): number {
+    if (this.source !== undefined) throw new TypeError("addFeatures: this adapter also learns the statistics network's statistics, which need the model: use update");
+    return this.addBands(chunks, excluded);
+  }
+
+  private addBands(chunks: MelChunks, excluded?: Uint8Array): number {
     if (chunks.shape.some((d, i) => d !== this.shape[i])) throw new TypeError(`Expected features of shape [${this.shape}] but received [${chunks.shape}]`);
     const mask = speechFrames(chunks.data, chunks.shape, this.stride, this.bands.amin, excluded);
     const before = this.accumulator.frames;
@@ -198,20 +257,51 @@ export class Adapter {
     return ((this.accumulator.frames - before) * this.bands.hopLength) / this.bands.sampleRate;
   }
 
-  /** @internal Adds saved statistics: `frames` frames of per-band `mean` and `std`. */
-  absorb(frames: number, mean: readonly number[], std: readonly number[]): void {
+  /** Adds clips' statistics (one array per clip, all of one length). */
+  private addStatistics(list: readonly Float32Array[]): void {
+    for (const values of list) {
+      this.moments ??= { clips: 0, sum: new Float64Array(values.length), sumSq: new Float64Array(values.length) };
+      const m = this.moments;
+      if (values.length !== m.sum.length) throw new TypeError(`Expected ${m.sum.length} statistics per clip but received ${values.length}`);
+      m.clips++;
+      values.forEach((v, k) => {
+        m.sum[k] = (m.sum[k] as number) + v;
+        m.sumSq[k] = (m.sumSq[k] as number) + v * v;
+      });
+    }
+  }
+
+  /** @internal Adds saved statistics: `frames` frames of per-band `mean` and `std`, and `statistics` when given. */
+  absorb(frames: number, mean: readonly number[], std: readonly number[], statistics?: AdaptationStatistics['statistics']): void {
     this.accumulator.merge(frames, mean, std.map((s) => s * s * frames));
+    if (statistics === undefined || statistics.clips === 0) return;
+    const { clips } = statistics;
+    this.moments ??= { clips: 0, sum: new Float64Array(statistics.mean.length), sumSq: new Float64Array(statistics.mean.length) };
+    const m = this.moments;
+    if (statistics.mean.length !== m.sum.length) throw new EmoError(`adapter statistics of ${statistics.mean.length} statistics per clip cannot join ones of ${m.sum.length}`, 'ERR_ADAPTATION_INVALID');
+    m.clips += clips;
+    statistics.mean.forEach((x, k) => {
+      m.sum[k] = (m.sum[k] as number) + x * clips;
+      m.sumSq[k] = (m.sumSq[k] as number) + ((statistics.variance[k] as number) + x * x) * clips;
+    });
   }
 
   /** Forgets everything learnt (a new speaker at the same microphone, say). */
   reset(): void {
     this.accumulator = new BandAccumulator(this.bands.nMels);
+    this.moments = null;
   }
 
   /** The statistics as JSON ({@link AdaptationStatistics}); `JSON.stringify(adapter)` calls it. */
   toJSON(): AdaptationStatistics {
     const { frames, mean, std } = this.statistics();
-    return { format: 'emo-adaptation', version: 1, bands: { ...this.bands }, frames, speechSeconds: this.speechSeconds, mean, std };
+    const json: AdaptationStatistics = { format: 'emo-adaptation', version: 1, bands: { ...this.bands }, frames, speechSeconds: this.speechSeconds, mean, std };
+    const m = this.moments;
+    if (m !== null && m.clips > 0) {
+      const means = Array.from(m.sum, (s) => s / m.clips);
+      json.statistics = { clips: m.clips, mean: means, variance: Array.from(m.sumSq, (s, k) => Math.max(s / m.clips - (means[k] as number) ** 2, 0)) };
+    }
+    return json;
   }
 
   /** The clips of one input as `classify` would see them: the clip after the offset, or consecutive clip-length windows. */
@@ -277,7 +367,11 @@ export function createAdapter(options?: AdapterOptions): Adapter {
  *   `ERR_MODEL_FEATURES_MISMATCH` when its bands come from another pipeline than `options.features`.
  */
 export function loadAdapter(json: unknown, options?: AdapterOptions): Adapter {
-  const adapter = new Adapter(options);
+  return fillAdapter(new Adapter(options), json);
+}
+
+/** @internal {@link loadAdapter} into a given (new) adapter: a classifier's, with its statistics source. */
+export function fillAdapter(adapter: Adapter, json: unknown): Adapter {
   const j = json as Partial<AdaptationStatistics> | null;
   const mels = adapter.bands.nMels;
   const list = (v: unknown, positive: boolean) => Array.isArray(v) && v.length === mels && v.every((x) => Number.isFinite(x) && (!positive || x >= 0));
@@ -289,7 +383,14 @@ export function loadAdapter(json: unknown, options?: AdapterOptions): Adapter {
   }
   const differences = BAND_KEYS.filter((k) => (j.bands as Record<string, unknown>)[k] !== adapter.bands[k]).map((k) => `${k}: ${String((j.bands as Record<string, unknown>)[k])} (this pipeline: ${adapter.bands[k]})`);
   if (differences.length > 0) throw new EmoError(`the statistics come from another feature pipeline: ${differences.join(', ')}`, 'ERR_MODEL_FEATURES_MISMATCH');
-  adapter.absorb(j.frames as number, j.mean as number[], j.std as number[]);
+  const s = j.statistics as AdaptationStatistics['statistics'] | undefined;
+  if (s !== undefined) {
+    const values = (v: unknown, positive: boolean) => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isFinite(x) && (!positive || x >= 0));
+    if (s === null || typeof s !== 'object' || !(Number.isInteger(s.clips) && s.clips >= 0) || !values(s.mean, false) || !values(s.variance, true) || s.mean.length !== s.variance.length) {
+      throw new EmoError('adapter statistics: "statistics" needs a clip count and as many means as variances', 'ERR_ADAPTATION_INVALID');
+    }
+  }
+  adapter.absorb(j.frames as number, j.mean as number[], j.std as number[], s);
   return adapter;
 }
 
@@ -308,7 +409,7 @@ export function mergeAdaptationStatistics(list: readonly AdaptationStatistics[])
   for (const other of list.slice(1)) {
     const part = loadAdapter(other, { features: { ...merged.bands } });
     const { frames, mean, std } = part.statistics();
-    merged.absorb(frames, mean, std);
+    merged.absorb(frames, mean, std, part.toJSON().statistics);
   }
   return merged.toJSON();
 }

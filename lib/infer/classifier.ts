@@ -15,7 +15,8 @@ import { melChunksBatch, type MelChunks } from '../features';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange, invalidType } from '../validate';
 import { openOnnxModel, type EmoModelMetadata, type OnnxEmotionModel } from './onnx-model';
 import { adaptChunks } from '../features/adaptation';
-import { Adapter, createAdapter, type AdapterOptions, type AdaptationReport } from './adapter';
+import { Adapter, fillAdapter, type AdapterOptions, type AdaptationReport, type StatisticsSource } from './adapter';
+import type { StatisticsStandardisation } from './onnx-model';
 import { isSingleClip, prepareInput, type PreparedInput } from './clips';
 import { sliceWav } from './wav-layout';
 export { isSingleClip, SINGLE_CLIP_SECONDS } from './clips';
@@ -228,8 +229,36 @@ export class Classifier {
    */
   createAdapter(options: Omit<AdapterOptions, 'features'> = {}): Adapter {
     this.checkAdapts();
-    return createAdapter({ ...checkPlainObject('options', options), features: this.model.metadata.features });
+    const source = this.model.metadata.adaptation?.mode === 'speaker-statistics' ? this.statisticsOf : undefined;
+    return new Adapter({ ...checkPlainObject('options', options), features: this.model.metadata.features }, source);
   }
+
+  /**
+   * An adapter for this model from statistics saved earlier (`JSON.stringify(adapter)`, parsed),
+   * to go on learning or to classify with at once (see `loadAdapter`).
+   *
+   * @throws {@link EmoError} `ERR_ADAPTATION_UNSUPPORTED` (the model does not adapt),
+   *   `ERR_ADAPTATION_INVALID`, `ERR_MODEL_FEATURES_MISMATCH`.
+   */
+  loadAdapter(json: unknown, options: Omit<AdapterOptions, 'features'> = {}): Adapter {
+    return fillAdapter(this.createAdapter(options), json);
+  }
+
+  /** Each clip's statistics from the graph (a statistics network that adapts them): an adapter's {@link StatisticsSource}. */
+  private readonly statisticsOf: StatisticsSource = async (clips) => {
+    const size = this.model.clipSize;
+    const found: Float32Array[] = [];
+    for (let first = 0; first < clips.length; first += this.runClips) {
+      const part = clips.slice(first, first + this.runClips);
+      const input = new Float32Array(part.length * size);
+      part.forEach((clip, j) => input.set(clip.data, j * size));
+      const { statistics } = await this.model.run(input, part.length);
+      if (statistics === undefined) throw new EmoError('the model gives no statistics', 'ERR_MODEL_INVALID');
+      const width = statistics.length / part.length;
+      part.forEach((_, j) => found.push(statistics.slice(j * width, (j + 1) * width)));
+    }
+    return found;
+  };
 
   private checkAdapts(): void {
     if (!this.adapts) throw new EmoError('this model was trained without speaker adaptation (emo train --adapt speaker): it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
@@ -242,6 +271,14 @@ export class Classifier {
     const features = this.model.metadata.features as unknown as Record<string, unknown>;
     const differences = Object.entries(adapter.bands).filter(([k, v]) => features[k] !== v).map(([k, v]) => `${k}: ${v} (the model's: ${String(features[k])})`);
     if (differences.length > 0) throw new EmoError(`the adapter's statistics come from other features than the model's: ${differences.join(', ')}`, 'ERR_MODEL_FEATURES_MISMATCH');
+    const adaptation = this.model.metadata.adaptation;
+    if (adaptation?.mode === 'speaker-statistics') {
+      const held = adapter.standardisation();
+      if (!adapter.learnsStatistics && held === null) {
+        throw new EmoError("this model adapts its statistics, and the adapter holds none: make it with the model's classifier.createAdapter() or classifier.loadAdapter()", 'ERR_ADAPTATION_INVALID');
+      }
+      if (held !== null && held.mean.length !== adaptation.statistics) throw new EmoError(`the adapter holds ${held.mean.length} statistics per clip, the model has ${adaptation.statistics}`, 'ERR_ADAPTATION_INVALID');
+    }
   }
 
   /**
@@ -380,11 +417,14 @@ export class Classifier {
       return null;
     });
     const good = features.flatMap((_, i) => (out[i] === null ? [i] : []));
-    const report: AdaptationReport | undefined = adapter === undefined ? undefined : { applied: adapter.ready, speechSeconds: adapter.speechSeconds };
-    if (report?.applied) {
+    const adaptation = this.model.metadata.adaptation;
+    // A statistics network takes the speaker's standardisation of its statistics; the reference
+    // network's input is moved onto the training speakers' bands.
+    const standardisation: StatisticsStandardisation | null = adapter !== undefined && adapter.ready && adaptation?.mode === 'speaker-statistics' ? adapter.standardisation() : null;
+    const report: AdaptationReport | undefined = adapter === undefined ? undefined : { applied: adapter.ready && (adaptation?.mode !== 'speaker-statistics' || standardisation !== null), speechSeconds: adapter.speechSeconds };
+    if (report?.applied && adaptation?.mode === 'speaker') {
       const speaker = (adapter as Adapter).statistics();
-      const reference = (this.model.metadata.adaptation as NonNullable<EmoModelMetadata['adaptation']>).reference;
-      for (const i of good) adaptChunks((features[i] as MelChunks).data, (features[i] as MelChunks).shape, speaker, reference);
+      for (const i of good) adaptChunks((features[i] as MelChunks).data, (features[i] as MelChunks).shape, speaker, adaptation.reference);
     }
     if (good.length > 0) {
       const size = this.model.clipSize;
@@ -396,7 +436,7 @@ export class Classifier {
         const part = good.slice(first, first + this.runClips);
         const input = new Float32Array(part.length * size);
         part.forEach((i, j) => input.set((features[i] as MelChunks).data, j * size));
-        const run = this.model.run(input, part.length).then((out) => {
+        const run = this.model.run(input, part.length, standardisation ?? undefined).then((out) => {
           probabilities.set(out.probabilities, first * this.labels.length);
           attention.set(out.attention, first * this.model.metadata.features.shape[0]);
         });

@@ -12,10 +12,10 @@ import { EMOTIONS } from '../data/ravdess';
 import { EmoError } from '../errors';
 import { describeFeatures, featureDifferences, resolveFeatureOptions, type FeatureDescriptor } from '../features/options';
 import { checkInteger } from '../validate';
-import { createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
+import { createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, ONNX_STATISTICS, runSession, type OnnxRunOutput, type SessionSettings } from './session';
 export { onnxRuntime, type SessionSettings } from './session';
 
-export { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES } from './session';
+export { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, ONNX_STATISTICS, type OnnxRunOutput } from './session';
 
 /** Metadata keys an emo-native model carries (`metadata_props`). */
 export const METADATA_KEYS = {
@@ -28,14 +28,68 @@ export const METADATA_KEYS = {
 } as const;
 
 /**
- * What a model trained with `adapt: 'speaker'` expects (metadata `emo.adaptation`): clips moved
- * from their speaker's statistics onto `reference` (the training speakers' average, the statistics
- * the graph normalises with) by an adapter.
+ * What a model trained with speaker adaptation expects (metadata `emo.adaptation`). `'speaker'`
+ * (`adapt: 'speaker'`): clips moved from their speaker's statistics onto `reference` (the training
+ * speakers' average, the statistics the graph normalises with) by an adapter.
  */
-export interface ModelAdaptation {
+export type ModelAdaptation = SpeakerBandsAdaptation | SpeakerStatisticsAdaptation;
+
+/** `adapt: 'speaker'`: see {@link ModelAdaptation}. */
+export interface SpeakerBandsAdaptation {
   mode: 'speaker';
   /** Per mel band, dB. */
   reference: { mean: number[]; std: number[] };
+}
+
+/**
+ * `adapt: 'speaker-statistics'`: a statistics network whose graph also gives each clip's
+ * `statistics` (batch, n). Its last two steps, `softmax(((s − mean) / √(variance + epsilon) · gamma
+ * + beta) · weights + bias)`, run in the graph with the training speakers' `reference` mean and
+ * variance; with a speaker's, learnt by an adapter from the statistics output, the classifier
+ * runs them on that output. (onnxruntime-node feeds a graph's declared inputs only, so a speaker's
+ * mean and variance cannot replace the graph's own at run time, and a second required input would
+ * break the contract of one input, `mel`.)
+ */
+export interface SpeakerStatisticsAdaptation {
+  mode: 'speaker-statistics';
+  /** How many statistics a clip has (n). */
+  statistics: number;
+  /** The training speakers' average mean and variance of each statistic (what the graph uses). */
+  reference: { mean: number[]; variance: number[] };
+  /** The batch normalisation's epsilon, scale and offset (n each), and the output layer: weights (n × labels, row-major) and bias. */
+  head: { epsilon: number; gamma: number[]; beta: number[]; weights: number[]; bias: number[] };
+}
+
+/** A speaker's mean and variance of a statistics network's statistics. */
+export interface StatisticsStandardisation {
+  mean: ArrayLike<number>;
+  variance: ArrayLike<number>;
+}
+
+/**
+ * The probabilities of clips from their `statistics` (clips × n, row-major) standardised with
+ * `standardisation`: the last steps of a statistics network ({@link SpeakerStatisticsAdaptation}).
+ */
+export function probabilitiesFromStatistics(statistics: Float32Array, standardisation: StatisticsStandardisation, adaptation: SpeakerStatisticsAdaptation): Float32Array {
+  const n = adaptation.statistics;
+  const { epsilon, gamma, beta, weights, bias } = adaptation.head;
+  const labels = bias.length;
+  const clips = statistics.length / n;
+  const scale = Float64Array.from({ length: n }, (_, k) => (gamma[k] as number) / Math.sqrt((standardisation.variance[k] as number) + epsilon));
+  const out = new Float32Array(clips * labels);
+  const logits = new Float64Array(labels);
+  for (let i = 0; i < clips; i++) {
+    logits.set(bias);
+    for (let k = 0; k < n; k++) {
+      const z = ((statistics[i * n + k] as number) - (standardisation.mean[k] as number)) * (scale[k] as number) + (beta[k] as number);
+      for (let c = 0; c < labels; c++) logits[c] = (logits[c] as number) + z * (weights[k * labels + c] as number);
+    }
+    const top = Math.max(...logits);
+    let sum = 0;
+    for (let c = 0; c < labels; c++) sum += (logits[c] = Math.exp((logits[c] as number) - top));
+    for (let c = 0; c < labels; c++) out[i * labels + c] = (logits[c] as number) / sum;
+  }
+  return out;
 }
 
 /** A graph input or output: its name and dimensions (a string for a named dynamic one). */
@@ -155,7 +209,17 @@ export function readEmoMetadata(info: OnnxModelInfo, source = 'model'): EmoModel
   const adaptation = info.metadata[METADATA_KEYS.adaptation] === undefined ? null : (parseJson(info, METADATA_KEYS.adaptation, source) as ModelAdaptation);
 
   const [chunks, mels, frames] = features.shape;
-  if (adaptation !== null) {
+  if (adaptation?.mode === 'speaker-statistics') {
+    const n = adaptation.statistics;
+    const numbers = (v: unknown, length: number) => Array.isArray(v) && v.length === length && v.every((x) => Number.isFinite(x));
+    const head = adaptation.head;
+    const output = info.outputs.find((v) => v.name === ONNX_STATISTICS);
+    const ok = Number.isInteger(n) && n > 0 && output?.dims.length === 2 && output.dims[1] === n
+      && numbers(adaptation.reference?.mean, n) && numbers(adaptation.reference?.variance, n) && adaptation.reference.variance.every((v) => v >= 0)
+      && head !== null && typeof head === 'object' && Number.isFinite(head.epsilon) && head.epsilon >= 0
+      && numbers(head.gamma, n) && numbers(head.beta, n) && numbers(head.weights, n * labels.length) && numbers(head.bias, labels.length);
+    if (!ok) throw invalid(`'${METADATA_KEYS.adaptation}' is not a speaker adaptation of the statistics with their reference and the network's last layers, for the graph's output '${ONNX_STATISTICS}'`, source);
+  } else if (adaptation !== null) {
     const bands = (v: unknown) => Array.isArray(v) && v.length === mels && v.every((x) => Number.isFinite(x));
     if (adaptation.mode !== 'speaker' || !bands(adaptation.reference?.mean) || !bands(adaptation.reference?.std) || !adaptation.reference.std.every((x) => x > 0)) {
       throw invalid(`'${METADATA_KEYS.adaptation}' is not a speaker adaptation with ${mels} reference means and deviations`, source);
@@ -222,21 +286,12 @@ export interface ModelRunner {
   close(): Promise<void>;
 }
 
-/** The output of one run over a batch of clips. */
-export interface OnnxRunOutput {
-  /** (batch, labels), row-major. */
-  probabilities: Float32Array;
-  /** (batch, chunks), row-major. */
-  attention: Float32Array;
-}
-
 /** A session in the calling thread: a run blocks its event loop while the graph computes. */
 class SessionRunner implements ModelRunner {
   constructor(private readonly session: Ort.InferenceSession) {}
 
-  async run(mel: Float32Array, shape: number[]): Promise<OnnxRunOutput> {
-    const out = await this.session.run({ [ONNX_INPUT]: new (onnxRuntime().Tensor)('float32', mel, shape) });
-    return { probabilities: out[ONNX_PROBABILITIES]?.data as Float32Array, attention: out[ONNX_ATTENTION]?.data as Float32Array };
+  run(mel: Float32Array, shape: number[]): Promise<OnnxRunOutput> {
+    return runSession(this.session, mel, shape);
   }
 
   close(): Promise<void> {
@@ -269,12 +324,21 @@ export class OnnxEmotionModel {
 
   /**
    * Runs the graph on `batch` clips of raw dB features laid end to end (`melChunks(...).data`
-   * of each clip, concatenated).
+   * of each clip, concatenated); a model with `adaptation.mode` `'speaker-statistics'` gives
+   * every clip's statistics, and takes a speaker's mean and variance of them in `standardisation`
+   * ({@link probabilitiesFromStatistics}).
    */
-  async run(mel: Float32Array, batch: number): Promise<OnnxRunOutput> {
+  async run(mel: Float32Array, batch: number, standardisation?: StatisticsStandardisation): Promise<OnnxRunOutput> {
     if (this.runner === null) throw new Error('the model has been closed');
     if (mel.length !== batch * this.clipSize) throw new RangeError(`Expected ${batch} clips of ${this.clipSize} values but received ${mel.length} values`);
-    return this.runner.run(mel, [batch, ...this.metadata.features.shape]);
+    const adaptation = this.metadata.adaptation;
+    if (standardisation !== undefined) {
+      if (adaptation?.mode !== 'speaker-statistics') throw new TypeError('run: this model takes no standardisation of its statistics');
+      if (standardisation.mean.length !== adaptation.statistics || standardisation.variance.length !== adaptation.statistics) throw new RangeError(`Expected ${adaptation.statistics} means and variances for the standardisation`);
+    }
+    const out = await this.runner.run(mel, [batch, ...this.metadata.features.shape]);
+    if (standardisation === undefined || adaptation?.mode !== 'speaker-statistics') return out;
+    return { ...out, probabilities: probabilitiesFromStatistics(out.statistics as Float32Array, standardisation, adaptation) };
   }
 
   /** Releases the onnxruntime session(s) (and worker threads). Further runs throw. */

@@ -7,8 +7,8 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ModelRunner, OnnxRunOutput } from './onnx-model';
-import type { SessionSettings } from './session';
+import type { ModelRunner } from './onnx-model';
+import type { OnnxRunOutput, SessionSettings } from './session';
 import type { RunAnswer } from './session-worker';
 
 interface Thread {
@@ -53,7 +53,10 @@ export class SessionPool implements ModelRunner {
           if (waiting === undefined) return;
           thread.pending.delete(answer.id);
           if ('error' in answer) waiting.reject(new Error(answer.error.message));
-          else waiting.resolve({ probabilities: answer.probabilities, attention: answer.attention });
+          else {
+            const { id: _, ...output } = answer;
+            waiting.resolve(output);
+          }
         });
         resolve(thread);
       });

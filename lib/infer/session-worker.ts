@@ -8,7 +8,7 @@
 import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { COMPUTE_NICENESS, createSession, ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, onnxRuntime, type SessionSettings } from './session';
+import { COMPUTE_NICENESS, createSession, runSession, type OnnxRunOutput, type SessionSettings } from './session';
 
 /** A run request: clips laid end to end, and the input's shape. */
 export interface RunRequest {
@@ -18,7 +18,7 @@ export interface RunRequest {
 }
 
 /** Its answer: the outputs, or why there are none. */
-export type RunAnswer = { id: number; probabilities: Float32Array; attention: Float32Array } | { id: number; error: { message: string; code?: string } };
+export type RunAnswer = ({ id: number } & OnnxRunOutput) | { id: number; error: { message: string; code?: string } };
 
 async function main(): Promise<void> {
   const { bytes, settings } = workerData as { bytes: Uint8Array; settings: SessionSettings };
@@ -41,19 +41,16 @@ async function main(): Promise<void> {
     return;
   }
   port.postMessage({ ready: true });
-  const ort = onnxRuntime();
   port.on('message', (request: RunRequest | 'close') => {
     if (request === 'close') {
       void session.release().finally(() => port.close());
       return;
     }
-    session
-      .run({ [ONNX_INPUT]: new ort.Tensor('float32', request.mel, request.shape) })
+    runSession(session, request.mel, request.shape)
       .then((out) => {
-        // Copies: onnxruntime's output buffers are not ours to transfer.
-        const probabilities = Float32Array.from(out[ONNX_PROBABILITIES]?.data as Float32Array);
-        const attention = Float32Array.from(out[ONNX_ATTENTION]?.data as Float32Array);
-        port.postMessage({ id: request.id, probabilities, attention } satisfies RunAnswer, [probabilities.buffer, attention.buffer]);
+        // runSession copies: onnxruntime's output buffers are not ours to transfer.
+        const buffers = [out.probabilities.buffer, out.attention.buffer, ...(out.statistics === undefined ? [] : [out.statistics.buffer])] as ArrayBuffer[];
+        port.postMessage({ id: request.id, ...out } satisfies RunAnswer, buffers);
       })
       .catch((error: unknown) => port.postMessage({ id: request.id, error: { message: (error as Error).message } } satisfies RunAnswer));
   });

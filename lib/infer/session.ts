@@ -11,6 +11,36 @@ import { EmoError } from '../errors';
 export const ONNX_INPUT = 'mel';
 export const ONNX_PROBABILITIES = 'probabilities';
 export const ONNX_ATTENTION = 'attention';
+/**
+ * A statistics network trained with `adapt: 'speaker-statistics'` has a third output: each clip's
+ * statistics, which an adapter learns a speaker's mean and variance from and the classifier
+ * standardises with them (see `SpeakerStatisticsAdaptation`).
+ */
+export const ONNX_STATISTICS = 'statistics';
+
+/** The outputs of one run over a batch of clips. */
+export interface OnnxRunOutput {
+  /** (batch, labels), row-major. */
+  probabilities: Float32Array;
+  /** (batch, chunks), row-major. */
+  attention: Float32Array;
+  /** (batch, statistics), row-major: each clip's statistics, when the graph gives them. */
+  statistics?: Float32Array;
+}
+
+/**
+ * One run of a session on (batch, chunks, mels, frames) features. The outputs are copies, the
+ * caller's to keep or transfer.
+ */
+export async function runSession(session: Ort.InferenceSession, mel: Float32Array, shape: number[]): Promise<OnnxRunOutput> {
+  const out = await session.run({ [ONNX_INPUT]: new (onnxRuntime().Tensor)('float32', mel, shape) });
+  const statistics = out[ONNX_STATISTICS]?.data as Float32Array | undefined;
+  return {
+    probabilities: Float32Array.from(out[ONNX_PROBABILITIES]?.data as Float32Array),
+    attention: Float32Array.from(out[ONNX_ATTENTION]?.data as Float32Array),
+    ...(statistics === undefined ? {} : { statistics: Float32Array.from(statistics) }),
+  };
+}
 
 let ortModule: typeof Ort | undefined;
 

@@ -44,7 +44,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { TimeDistributed } from '@tensorflow/tfjs-layers/dist/layers/wrappers';
 import { TemporalAttention } from './attention';
-import { SpeechStatistics } from './statistics';
+import { SpeechStatistics, STATISTICS_STANDARDISATION_LAYER } from './statistics';
 import { directoryIO } from './io';
 import { EmoBatchNormalization, EmoConv2D, EmoDropout } from './layers';
 import { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
@@ -255,7 +255,7 @@ function createStatisticsModel(options: ModelOptions): tfl.LayersModel {
   const input = tfl.input({ shape: [...INPUT_SHAPE], name: 'mel_chunks' });
   const [statistics] = new SpeechStatistics({ name: 'statistics' }).apply(input) as tfl.SymbolicTensor[];
   const standardised = tfl.layers
-    .batchNormalization({ name: 'statistics_bn', axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON })
+    .batchNormalization({ name: STATISTICS_STANDARDISATION_LAYER, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON })
     .apply(statistics as tfl.SymbolicTensor) as tfl.SymbolicTensor;
   const probabilities = tfl.layers
     .dense({ name: 'output', units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 1009 }) })

@@ -101,8 +101,11 @@ export class SpeechStatistics extends tfl.layers.Layer {
       // t + 1 and t for t < steps - 1.
       const later = (t: tf.Tensor3D) => tf.split(t, [1, steps - 1], 2)[1] as tf.Tensor3D;
       const earlier = (t: tf.Tensor3D) => tf.split(t, [steps - 1, 1], 2)[0] as tf.Tensor3D;
-      const bandMean = (t: tf.Tensor3D) => tf.matMul(tf.fill([t.shape[0], 1, mels], 1 / mels), t); // (n, 1, steps)
-      const level = bandMean(s);
+      const bandMean = (t: tf.Tensor3D) => tf.matMul(tf.fill([t.shape[0], 1, mels], 1 / mels), t); // (n, 1, frames)
+      // Every chunk's frame levels once: the picked chunks' make the speech mask, all of them the attention.
+      const chunkLevel = tf.reshape(bandMean(tf.reshape(all, [batch * chunks, mels, frames]) as tf.Tensor3D), [batch, chunks, frames]);
+      const levelPerChunk = tf.split(chunkLevel, chunks, 1);
+      const level = tf.concat(this.chunks.map((c) => levelPerChunk[c] as tf.Tensor), 2) as tf.Tensor3D; // (batch, 1, steps)
       const floor = tf.sub(tf.max(level, 2, true), this.threshold); // (batch, 1, 1)
       const speech = tf.cast(tf.greater(level, floor), 'float32') as tf.Tensor3D; // (batch, 1, steps)
       const count = tf.sum(speech, 2, true);
@@ -115,7 +118,6 @@ export class SpeechStatistics extends tfl.layers.Layer {
       const change = tf.div(overSpeech(step, pair), tf.maximum(tf.sum(pair, 2, true), 1));
       const statistics = tf.reshape(tf.concat([mean, sd, change], 1), [batch, STATISTICS_PER_BAND * mels]);
       // Attention: every chunk's speech frames against the same floor, as shares of their sum.
-      const chunkLevel = tf.reshape(bandMean(tf.reshape(all, [batch * chunks, mels, frames]) as tf.Tensor3D), [batch, chunks, frames]);
       const counts = tf.sum(tf.cast(tf.greater(chunkLevel, floor), 'float32'), 2);
       const attention = tf.div(counts, tf.sum(counts, 1, true));
       return [statistics, attention];
@@ -128,3 +130,37 @@ export class SpeechStatistics extends tfl.layers.Layer {
 }
 
 tf.serialization.registerClass(SpeechStatistics);
+
+/** The statistics network's layer that standardises the statistics (a batch normalisation). */
+export const STATISTICS_STANDARDISATION_LAYER = 'statistics_bn';
+
+/**
+ * The per-clip statistics of a statistics network (`createModel({ network: 'statistics' })`): a
+ * model that shares its layers and stops at {@link SpeechStatistics}' first output, (batch, 3·mels).
+ *
+ * @throws TypeError when `model` has no SpeechStatistics layer.
+ */
+export function statisticsModel(model: tfl.LayersModel): tfl.LayersModel {
+  const layer = model.layers.find((l) => l instanceof SpeechStatistics);
+  if (layer === undefined) throw new TypeError('statisticsModel: the model is not a statistics network (it has no SpeechStatistics layer)');
+  const [statistics] = layer.output as tfl.SymbolicTensor[];
+  return tfl.model({ inputs: model.inputs, outputs: statistics as tfl.SymbolicTensor });
+}
+
+/**
+ * Sets the mean and variance a statistics network standardises its statistics with at inference
+ * (its batch normalisation's moving averages), e.g. a speaker's own: what the exported graph's
+ * overridable `statistics_mean` and `statistics_variance` inputs do.
+ *
+ * @throws TypeError when `model` is not a statistics network or the lengths differ from its statistics'.
+ */
+export function setStatisticsStandardisation(model: tfl.LayersModel, mean: ArrayLike<number>, variance: ArrayLike<number>): void {
+  const layer = model.layers.find((l) => l.name === STATISTICS_STANDARDISATION_LAYER);
+  if (layer === undefined) throw new TypeError(`setStatisticsStandardisation: the model has no '${STATISTICS_STANDARDISATION_LAYER}' layer`);
+  const [gamma, beta, movingMean] = layer.getWeights();
+  const width = movingMean?.shape[0];
+  if (mean.length !== width || variance.length !== width) throw new TypeError(`setStatisticsStandardisation: expected ${width} means and variances, got ${mean.length} and ${variance.length}`);
+  const values = [tf.tensor1d(Array.from(mean)), tf.tensor1d(Array.from(variance))];
+  layer.setWeights([gamma as tf.Tensor, beta as tf.Tensor, ...values]);
+  tf.dispose(values);
+}

@@ -10,7 +10,6 @@ import * as path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { EmoError } from '../errors';
 import { loadClassifier, type Classifier, type Provider } from '../infer/classifier';
-import { loadAdapter } from '../infer/adapter';
 import { classifyRecordings, loadRecordings } from '../infer/recordings';
 import { bullConnection, checkRedis, checkRedisUrl, DEFAULT_QUEUE, DEFAULT_REDIS_WAIT_SECONDS, RedisWatch } from './connection';
 import { isClassifyJobData, isStatisticsJobData, type ClassifyJobResult, type JobFile, type StatisticsJobResult } from './jobs';
@@ -152,7 +151,7 @@ export async function startClassifyWorker(url: string, options: ClassifyWorkerOp
     let adapter;
     if (data.options.adapt === 'folder') {
       if (!clf.adapts) throw new UnrecoverableError('the job asks for folder adaptation, and this worker\'s model was trained without it');
-      adapter = loadAdapter(data.statistics, { features: clf.metadata.features, ...(data.options.minSpeechSeconds === undefined ? {} : { minSpeechSeconds: data.options.minSpeechSeconds }) });
+      adapter = clf.loadAdapter(data.statistics, data.options.minSpeechSeconds === undefined ? {} : { minSpeechSeconds: data.options.minSpeechSeconds });
     }
     const rows = await classifyRecordings(clf, sources, { ...data.options, parallel: decoders, ...(adapter === undefined ? {} : { adapter }) });
     options.onJob?.({ id: job.id ?? '', files: rows.length, failed: rows.filter((r) => r.error).length, seconds: (Date.now() - started) / 1000 });

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EmoError } from '../errors';
-import { loadAdapter, type Adapter } from '../infer/adapter';
+import type { Adapter } from '../infer/adapter';
 import type { Classifier } from '../infer/classifier';
 import { HttpError } from './errors';
 
@@ -40,7 +40,7 @@ export class AdapterStore {
   create(saved?: unknown): { id: string; adapter: Adapter } {
     if (!this.classifier.adapts) throw new EmoError('this model was trained without speaker adaptation: it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
     const minSpeechSeconds = this.minSpeechSeconds;
-    const adapter = saved === undefined ? this.classifier.createAdapter({ minSpeechSeconds }) : loadAdapter(saved, { features: this.classifier.metadata.features, minSpeechSeconds });
+    const adapter = saved === undefined ? this.classifier.createAdapter({ minSpeechSeconds }) : this.classifier.loadAdapter(saved, { minSpeechSeconds });
     this.sweep();
     while (this.adapters.size >= this.maxAdapters) this.adapters.delete(this.adapters.keys().next().value as string);
     const id = randomUUID();

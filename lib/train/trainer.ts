@@ -3,10 +3,10 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { CENTRINGS, centreUtterance, normaliseChunks, type BandNormalisation, type Centring } from '../features/normalise';
-import { BandAccumulator, MIN_BAND_STD_DB, speechFrames, TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
+import { BandAccumulator, MIN_BAND_STD_DB, MIN_STATISTIC_VARIANCE, speechFrames, TRAINING_ADAPTATIONS, type TrainingAdaptation } from '../features/adaptation';
 import { EMOTIONS, ensureFeatureCache, VARIANTS, type FeatureCache, type SplitName, type SplitOptions, type Variant } from '../data';
 import { EmoError } from '../errors';
-import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, NETWORKS, saveModel, useBestBackend, type Network } from '../nn';
+import { configureNativeMemory, createModel, EMO_NATIVE_BACKEND, loadModel, NETWORKS, saveModel, setStatisticsStandardisation, statisticsModel, useBestBackend, type Network } from '../nn';
 import { isDropoutLayer } from '../nn/layers';
 import { checkInteger, checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { mixBatch } from './mixup';
@@ -94,7 +94,14 @@ export interface TrainOptions {
    * variant is another recording of the actor; validation and test actors from their own clips),
    * instead of the training split's — the input the adapters of `classify` give a model trained so
    * (see `createAdapter`). The exported model records it. Replaces `centre: 'utterance'`, which
-   * would take away the clip's own level and colour that the speaker's statistics keep. Default `'none'`.
+   * would take away the clip's own level and colour that the speaker's statistics keep.
+   * `'speaker-statistics'` (with `network: 'statistics'`): the clips keep the training split's
+   * normalisation, and the network's per-clip statistics are standardised with their speaker's and
+   * recording's mean and variance of them instead: every training batch is drawn from one actor
+   * and variant (the batch normalisation's batch statistics are then that group's; a `batch` of at
+   * least the group's size makes them exactly its), and validation and test actors are scored with
+   * their own clips' statistics. The saved model holds the training groups' average, and the
+   * exported graph takes a speaker's in their place (`createAdapter`). Default `'none'`.
    */
   adapt?: TrainingAdaptation;
   /**
@@ -336,8 +343,98 @@ function inputTensor(cache: FeatureCache, data: Float32Array): tf.Tensor {
   return tf.tensor(data, [data.length / (chunks * mels * frames), chunks, mels, frames, 1]);
 }
 
+/**
+ * With `adapt: 'speaker-statistics'`: the group (actor and variant) of every record used, each
+ * group's mean and variance of the statistics network's per-clip statistics, and the reference
+ * the saved model standardises with when no speaker is known, the training groups' average (clip-
+ * weighted means of their means and of their variances).
+ */
+interface StatisticsGroups {
+  keyOf: ReadonlyMap<number, string>;
+  byKey: ReadonlyMap<string, { mean: Float64Array; variance: Float64Array }>;
+  reference: { mean: number[]; variance: number[] };
+}
+
+/**
+ * The per-group statistics of {@link StatisticsGroups}, from one pass of the statistics network's
+ * first layer (it has no weights, so any model of the network gives the same) over `records`.
+ */
+function statisticsGroups(model: tfl.LayersModel, cache: FeatureCache, records: ReadonlyArray<{ index: number; key: string; train: boolean }>, normOf: RecordNormalisation, batch: number): StatisticsGroups {
+  const extractor = statisticsModel(model);
+  const sums = new Map<string, { n: number; sum: Float64Array; sumSq: Float64Array }>();
+  for (let i = 0; i < records.length; i += batch) {
+    const part = records.slice(i, i + batch);
+    const output = tf.tidy(() => extractor.predict(inputTensor(cache, readBatch(cache, part.map((r) => r.index), normOf))) as tf.Tensor2D);
+    const width = output.shape[1];
+    const values = output.dataSync();
+    output.dispose();
+    part.forEach((r, j) => {
+      let group = sums.get(r.key);
+      if (group === undefined) sums.set(r.key, (group = { n: 0, sum: new Float64Array(width), sumSq: new Float64Array(width) }));
+      group.n++;
+      for (let k = 0; k < width; k++) {
+        const v = values[j * width + k] as number;
+        group.sum[k] = (group.sum[k] as number) + v;
+        group.sumSq[k] = (group.sumSq[k] as number) + v * v;
+      }
+    });
+  }
+  const byKey = new Map<string, { mean: Float64Array; variance: Float64Array }>();
+  const trainKeys = new Set(records.filter((r) => r.train).map((r) => r.key));
+  let width = 0;
+  for (const [key, { n, sum, sumSq }] of sums) {
+    width = sum.length;
+    const mean = sum.map((x) => x / n);
+    byKey.set(key, { mean, variance: sumSq.map((x, k) => Math.max(x / n - (mean[k] as number) ** 2, MIN_STATISTIC_VARIANCE)) });
+  }
+  const referenceMean = new Float64Array(width);
+  const referenceVariance = new Float64Array(width);
+  let clips = 0;
+  for (const key of trainKeys) {
+    const n = (sums.get(key) as { n: number }).n;
+    const { mean, variance } = byKey.get(key) as { mean: Float64Array; variance: Float64Array };
+    clips += n;
+    for (let k = 0; k < width; k++) {
+      referenceMean[k] = (referenceMean[k] as number) + n * (mean[k] as number);
+      referenceVariance[k] = (referenceVariance[k] as number) + n * (variance[k] as number);
+    }
+  }
+  return {
+    keyOf: new Map(records.map((r) => [r.index, r.key])),
+    byKey,
+    reference: { mean: Array.from(referenceMean, (x) => x / clips), variance: Array.from(referenceVariance, (x) => x / clips) },
+  };
+}
+
+/**
+ * Predicted classes and mean loss of records, in batches; with `groups`, each group's records
+ * standardised with the group's own statistics (the model is left with the reference).
+ */
+function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], normOf: RecordNormalisation, batch: number, groups?: StatisticsGroups) {
+  if (groups === undefined) return predictRecords(model, cache, records, labels, normOf, batch);
+  const predicted = new Array<number>(records.length);
+  let lossSum = 0;
+  const positions = new Map<string, number[]>();
+  records.forEach((r, i) => {
+    const key = groups.keyOf.get(r) as string;
+    positions.set(key, [...(positions.get(key) ?? []), i]);
+  });
+  try {
+    for (const [key, at] of positions) {
+      const { mean, variance } = groups.byKey.get(key) as { mean: Float64Array; variance: Float64Array };
+      setStatisticsStandardisation(model, mean, variance);
+      const part = predictRecords(model, cache, at.map((i) => records[i] as number), at.map((i) => labels[i] as number), normOf, batch);
+      at.forEach((i, j) => (predicted[i] = part.predicted[j] as number));
+      lossSum += part.loss * at.length;
+    }
+  } finally {
+    setStatisticsStandardisation(model, groups.reference.mean, groups.reference.variance);
+  }
+  return { predicted, loss: records.length ? lossSum / records.length : NaN };
+}
+
 /** Predicted classes and mean loss of records, in batches. */
-function predict(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], normOf: RecordNormalisation, batch: number) {
+function predictRecords(model: tfl.LayersModel, cache: FeatureCache, records: number[], labels: number[], normOf: RecordNormalisation, batch: number) {
   const predicted: number[] = [];
   let lossSum = 0;
   for (let i = 0; i < records.length; i += batch) {
@@ -382,6 +479,31 @@ function setLearningRate(model: tfl.LayersModel, rate: number): void {
   else optimizer.learningRate = rate;
 }
 
+
+/**
+ * One epoch's training batches: the records (every class as large as the largest with
+ * `balanceClasses`) shuffled and cut into batches of `batch`. With `groupOf`, every batch holds
+ * one group's records (the statistics network's batch normalisation then standardises with that
+ * speaker's statistics): each group shuffled and cut on its own, then the batches shuffled.
+ */
+function epochBatches(records: ReadonlyArray<{ index: number; label: number }>, batch: number, balanceClasses: boolean, rng: Mulberry32, groupOf?: ReadonlyMap<number, string>): number[][] {
+  const shuffle = <T>(list: T[]): T[] => {
+    for (let i = list.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [list[i], list[j]] = [list[j] as T, list[i] as T];
+    }
+    return list;
+  };
+  const cut = (order: number[]) => Array.from({ length: Math.ceil(order.length / batch) }, (_, b) => order.slice(b * batch, (b + 1) * batch));
+  const ordered = (rs: ReadonlyArray<{ index: number; label: number }>) => shuffle(balanceClasses ? balancedRecords(rs) : rs.map((r) => r.index));
+  if (groupOf === undefined) return cut(ordered(records));
+  const byGroup = new Map<string, Array<{ index: number; label: number }>>();
+  for (const r of records) {
+    const key = groupOf.get(r.index) as string;
+    byGroup.set(key, [...(byGroup.get(key) ?? []), r]);
+  }
+  return shuffle([...byGroup.values()].flatMap((rs) => cut(ordered(rs))));
+}
 
 /** The training variants of {@link TrainOptions.variants}, checked, in {@link VARIANTS} order. */
 function resolveVariants(value: unknown, recordingChain: boolean): Variant[] {
@@ -437,6 +559,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
   const adapt = (o.adapt ?? 'none') as TrainingAdaptation;
   if (o.network !== undefined && !(NETWORKS as readonly string[]).includes(o.network as string)) throw invalidRange('options.network', NETWORKS.map((n) => `'${n}'`).join(' or '), o.network);
   const network = (o.network ?? 'reference') as Network;
+  if (adapt === 'speaker-statistics' && network !== 'statistics') throw invalidRange('options.adapt', "'none' or 'speaker' for the reference network ('speaker-statistics' standardises the statistics network's statistics)", adapt);
   if (adapt !== 'none' && centre !== 'none') throw invalidRange('options.centre', `'none' with options.adapt '${adapt}' (the speaker's statistics replace the clip's own)`, centre);
   if (o.recordingChain !== undefined && typeof o.recordingChain !== 'boolean') throw new TypeError(`Expected a boolean for options.recordingChain but received ${String(o.recordingChain)}`);
   const recordingChain = o.recordingChain === true;
@@ -466,11 +589,18 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     let norm: Normalisation;
     let normOf: RecordNormalisation;
     let note: string;
+    // Every record that is trained on or scored, and its speaker and recording (actor and variant):
+    // the variants trained on, and every split's originals.
+    const grouped = all
+      .filter((r) => r.variant === 'original' || (r.entry.split === 'train' && variants.includes(r.variant)))
+      .map((r) => ({ index: r.index, key: `actor ${r.entry.actor}, ${r.variant}`, train: r.entry.split === 'train' && variants.includes(r.variant) }));
     if (adapt === 'speaker') {
-      // Every record that is trained on or scored: the variants trained on, and every split's originals.
-      const used = all.filter((r) => r.variant === 'original' || (r.entry.split === 'train' && variants.includes(r.variant)));
-      ({ normOf, reference: norm } = speakerStatistics(cache, used.map((r) => ({ index: r.index, key: `actor ${r.entry.actor}, ${r.variant}`, train: r.entry.split === 'train' && variants.includes(r.variant) }))));
+      ({ normOf, reference: norm } = speakerStatistics(cache, grouped));
       note = "per mel band, the training speakers' average of their speech frames' statistics (per actor and variant); input = (features - the speaker's band mean) / the speaker's band std, which an adapter gives as (features mapped onto this mean and std - mean) / std";
+    } else if (adapt === 'speaker-statistics') {
+      norm = { ...trainingStatistics(cache, trainRecords.map((r) => r.index), 'none'), adapt };
+      normOf = () => norm;
+      note = "per mel band, over the training split (the variants trained on); input = (features - mean) / std; the network's statistics are then standardised per speaker (per actor and variant in training), which an adapter gives as the speaker's mean and variance of them";
     } else {
       norm = trainingStatistics(cache, trainRecords.map((r) => r.index), centre);
       normOf = () => norm;
@@ -523,6 +653,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       }
     }
     state.recipe = recipe;
+    const groups = adapt === 'speaker-statistics' ? statisticsGroups(model, cache, grouped, normOf, batch) : undefined;
     const rng = new Mulberry32(state.rngState);
     const random = () => rng.next();
     const dropouts = dropoutLayers(model);
@@ -536,15 +667,11 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
       if (epoch - state.bestEpoch > patience && state.bestEpoch > 0) break;
       const epochStart = process.hrtime.bigint();
-      const order = balanceClasses ? balancedRecords(trainRecords.map((r) => ({ index: r.index, label: r.entry.emotionId }))) : trainRecords.map((r) => r.index);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rng.next() * (i + 1));
-        [order[i], order[j]] = [order[j] as number, order[i] as number];
-      }
+      const parts = epochBatches(trainRecords.map((r) => ({ index: r.index, label: r.entry.emotionId })), batch, balanceClasses, rng, groups?.keyOf);
       let lossSum = 0;
       let accSum = 0;
       let seen = 0;
-      const batches = Math.ceil(order.length / batch);
+      const batches = parts.length;
       // The plateau rule sets one rate per epoch; the cosine one a rate per batch, its steps counted
       // over the whole budget (every epoch has the same number of batches).
       const plateauRate = lrSchedule === 'plateau' ? plateauLearningRate(state.history, learningRate, lrPatience) : learningRate;
@@ -553,7 +680,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
       setLearningRate(model, epochRate);
       for (let b = 0; b < batches; b++) {
         if (lrSchedule === 'cosine' && b > 0) setLearningRate(model, rateAt(b));
-        const part = order.slice(b * batch, (b + 1) * batch);
+        const part = parts[b] as number[];
         const features = readBatch(cache, part, normOf, augmentation);
         const labels = new Float32Array(part.length * EMOTIONS.length);
         part.forEach((r, i) => (labels[i * EMOTIONS.length + (all[r] as (typeof all)[number]).entry.emotionId] = 1));
@@ -578,7 +705,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
         onProgress?.({ kind: 'batch', epoch, batch: b + 1, batches, samples: seen, loss: lossSum / seen, samplesPerSecond: seen / seconds });
       }
       const seconds = Number(process.hrtime.bigint() - epochStart) / 1e9;
-      const val = predict(model, cache, valRecords.map((r) => r.index), labelsOf(valRecords), normOf, batch);
+      const val = predict(model, cache, valRecords.map((r) => r.index), labelsOf(valRecords), normOf, batch, groups);
       const valMetrics = classificationMetrics(labelsOf(valRecords), val.predicted, EMOTIONS);
       const record: EpochRecord = {
         epoch,
@@ -615,7 +742,7 @@ export async function trainModel(dir: string, options: TrainOptions): Promise<Tr
     const metrics = {} as TrainResult['metrics'];
     for (const split of scoreTest ? (['train', 'val', 'test'] as const) : (['train', 'val'] as const)) {
       const rs = of(split, true);
-      const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), normOf, batch);
+      const { predicted } = predict(bestModel, cache, rs.map((r) => r.index), labelsOf(rs), normOf, batch, groups);
       metrics[split] = classificationMetrics(labelsOf(rs), predicted, EMOTIONS);
     }
     bestModel.dispose();
