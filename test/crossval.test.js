@@ -273,6 +273,33 @@ describe('emo crossval', function () {
     await assert.rejects(train.crossValidate(corpus, { ...recipe, out: path.join(tmp, 'x'), nonsense: 1 }), TypeError);
   });
 
+  it('cuts an epoch into shuffled batches; with groups (adapt: speaker-statistics), every batch from one group', () => {
+    const { Mulberry32 } = require('../dist/random');
+    // 3 groups of 5, 4 and 3 records, two classes.
+    const records = Array.from({ length: 12 }, (_, i) => ({ index: 10 + i, label: i % 2 }));
+    const groupOf = new Map(records.map((r, i) => [r.index, i < 5 ? 'a' : i < 9 ? 'b' : 'c']));
+    const batches = train.epochBatches(records, 2, false, new Mulberry32(3), groupOf);
+    assert.deepEqual(batches.flat().sort((x, y) => x - y), records.map((r) => r.index));
+    for (const b of batches) {
+      assert.ok(b.length >= 1 && b.length <= 2);
+      assert.equal(new Set(b.map((r) => groupOf.get(r))).size, 1, JSON.stringify(b));
+    }
+    // ceil(5/2) + ceil(4/2) + ceil(3/2) batches, in an order the seed decides.
+    assert.equal(batches.length, 3 + 2 + 2);
+    assert.notDeepEqual(train.epochBatches(records, 2, false, new Mulberry32(4), groupOf), batches);
+    assert.deepEqual(train.epochBatches(records, 2, false, new Mulberry32(3), groupOf), batches);
+    // A batch as large as a group takes the whole group.
+    const whole = train.epochBatches(records, 5, false, new Mulberry32(3), groupOf);
+    assert.deepEqual(whole.map((b) => b.length).sort(), [3, 4, 5]);
+    // Without groups: one shuffle cut into full batches, across what would be groups.
+    const flat = train.epochBatches(records, 5, false, new Mulberry32(3));
+    assert.deepEqual(flat.map((b) => b.length), [5, 5, 2]);
+    assert.ok(flat.some((b) => new Set(b.map((r) => groupOf.get(r))).size > 1));
+    // Balanced within each group: a (labels 0 1 0 1 0) gets a third 1, b (1 0 1 0) stays, c (1 0 1) gets a second 0.
+    const balanced = train.epochBatches(records, 100, true, new Mulberry32(3), groupOf);
+    assert.deepEqual(balanced.map((b) => b.length).sort(), [4, 4, 6]);
+  });
+
   it('balances the classes when asked: the smaller ones repeated up to the largest', async () => {
     assert.deepEqual(train.balancedRecords([{ index: 0, label: 0 }, { index: 1, label: 1 }, { index: 2, label: 1 }, { index: 3, label: 1 }, { index: 4, label: 2 }, { index: 5, label: 2 }]),
       [0, 1, 2, 3, 4, 5, 0, 0, 4]);

@@ -7,7 +7,7 @@ export { mixBatch, sampleBeta } from './mixup';
 export { classificationMetrics, type ClassificationMetrics } from './metrics';
 export { DEFAULT_WARP, warpMelChunks, type MelScale, type WarpOptions } from './warp';
 export { normaliseChunks } from '../features/normalise';
-export { balancedRecords, cosineLearningRate, LR_SCHEDULES, plateauLearningRate, RECIPE_KEYS, trainModel, type EpochRecord, type LrSchedule, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
+export { balancedRecords, cosineLearningRate, epochBatches, LR_SCHEDULES, plateauLearningRate, RECIPE_KEYS, trainModel, type EpochRecord, type LrSchedule, type Normalisation, type TrainOptions, type TrainProgress, type TrainResult } from './trainer';
 export {
   crossValidate,
   planFolds,

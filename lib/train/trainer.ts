@@ -486,7 +486,7 @@ function setLearningRate(model: tfl.LayersModel, rate: number): void {
  * one group's records (the statistics network's batch normalisation then standardises with that
  * speaker's statistics): each group shuffled and cut on its own, then the batches shuffled.
  */
-function epochBatches(records: ReadonlyArray<{ index: number; label: number }>, batch: number, balanceClasses: boolean, rng: Mulberry32, groupOf?: ReadonlyMap<number, string>): number[][] {
+export function epochBatches(records: ReadonlyArray<{ index: number; label: number }>, batch: number, balanceClasses: boolean, rng: Mulberry32, groupOf?: ReadonlyMap<number, string>): number[][] {
   const shuffle = <T>(list: T[]): T[] => {
     for (let i = list.length - 1; i > 0; i--) {
       const j = Math.floor(rng.next() * (i + 1));
