@@ -40,10 +40,10 @@
 #               and one softmax layer) on adapt-chain-noreg-30-nopre's data, 20 epochs at a constant
 #               rate: with speaker adaptation, with the training set's normalisation alone, and with
 #               each clip centred per band first (--centre utterance: blind to the recording's level)
-#   stats-speaker
+#   stats-speaker, stats-speaker-wd
 #               the statistics network with each of its statistics standardised per speaker and
 #               recording (--adapt speaker-statistics: a batch per actor and variant, 60 clips),
-#               30 epochs
+#               30 epochs; stats-speaker-wd the same with --weight-decay 0.1
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -136,11 +136,14 @@ for step in "${steps[@]}"; do
     # One batch per actor and variant (60 clips), so the batch normalisation standardises with the
     # group's own statistics; 30 epochs, as a batch per group makes an epoch 72 steps instead of 135.
     stats-speaker) recipe=(--network statistics --adapt speaker-statistics "${stats[@]}" --batch 60 --epochs 30 --patience 30) ;;
+    # The same with L2 on every weight (about what the probe's strongest regularisation, C = 0.01 over
+    # 1 080 clips, adds to a mean loss's gradient).
+    stats-speaker-wd) recipe=(--network statistics --adapt speaker-statistics "${stats[@]}" --batch 60 --epochs 30 --patience 30 --weight-decay 0.1) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, stats-centre, stats-speaker, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, stats-centre, stats-speaker, stats-speaker-wd, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
