@@ -200,14 +200,20 @@ describe('the statistics network', function () {
     const close = (got, expected, what, tolerance = 1e-4) => {
       for (let k = 0; k < expected.length; k++) assert.ok(Math.abs(got[k] - expected[k]) <= tolerance * (1 + Math.abs(expected[k])), `${what} ${k}: ${got[k]} vs ${expected[k]}`);
     };
-    before(async () => {
-      model = liveModel(12);
-      wavs = clipWavs(4);
-      bytes = await nn.exportOnnx(model, { ...NORM, adapt: 'speaker-statistics' }, { verifyClips: features });
-    });
-    after(() => model.dispose());
+    // Made inside the tests, not in a hook: a failure there fails the test that needed it.
+    let made = null;
+    const setup = async () => {
+      made ??= (async () => {
+        model = liveModel(12);
+        wavs = clipWavs(4);
+        bytes = await nn.exportOnnx(model, { ...NORM, adapt: 'speaker-statistics' }, { verifyClips: features });
+      })();
+      await made;
+    };
+    after(() => model?.dispose());
 
     it('exports each clip\'s statistics as an output and the last layers as metadata: the graph, and the model run with a speaker\'s standardisation, give the float64 network\'s (onnxruntime)', async () => {
+      await setup();
       const session = await ort.InferenceSession.create(bytes);
       assert.deepEqual(session.inputNames, ['mel']);
       assert.deepEqual([...session.outputNames].sort(), ['attention', 'probabilities', 'statistics']);
@@ -241,6 +247,7 @@ describe('the statistics network', function () {
     });
 
     it('an adapter learns the mean and variance of its clips\' statistics (float64), keeps them through JSON and merging, and classify standardises with them', async () => {
+      await setup();
       const clf = await emo.loadClassifier(bytes);
       const adapter = clf.createAdapter({ minSpeechSeconds: 0 });
       assert.equal(adapter.learnsStatistics, true);
@@ -284,6 +291,91 @@ describe('the statistics network', function () {
       assert.throws(() => emo.loadAdapter({ ...json, statistics: { clips: 1, mean: [1], variance: [-1] } }), (e) => e.code === 'ERR_ADAPTATION_INVALID');
       adapter.reset();
       assert.equal(adapter.standardisation(), null);
+      await clf.close();
+    });
+
+    it('refuses metadata that does not fit the graph or the labels, and runs that do not fit the model', async () => {
+      await setup();
+      const { inspectOnnx, readEmoMetadata, openOnnxModel } = require('../dist/infer/onnx-model');
+      const info = inspectOnnx(bytes);
+      const good = JSON.parse(info.metadata['emo.adaptation']);
+      const withAdaptation = (a) => ({ ...info, metadata: { ...info.metadata, 'emo.adaptation': JSON.stringify(a) } });
+      assert.equal(readEmoMetadata(withAdaptation(good)).adaptation.mode, 'speaker-statistics');
+      const bad = {
+        'statistics 0': { ...good, statistics: 0 },
+        'statistics 1.5': { ...good, statistics: 1.5 },
+        'no reference': { ...good, reference: undefined },
+        'a reference mean short': { ...good, reference: { ...good.reference, mean: good.reference.mean.slice(1) } },
+        'a negative reference variance': { ...good, reference: { ...good.reference, variance: [-1, ...good.reference.variance.slice(1)] } },
+        'a reference mean not finite': { ...good, reference: { ...good.reference, mean: [null, ...good.reference.mean.slice(1)] } },
+        'no head': { ...good, head: null },
+        'a negative epsilon': { ...good, head: { ...good.head, epsilon: -1 } },
+        'epsilon not a number': { ...good, head: { ...good.head, epsilon: 'x' } },
+        'gamma short': { ...good, head: { ...good.head, gamma: good.head.gamma.slice(1) } },
+        'beta short': { ...good, head: { ...good.head, beta: good.head.beta.slice(1) } },
+        'weights for 7 labels': { ...good, head: { ...good.head, weights: good.head.weights.slice(8) } },
+        'bias for 7 labels': { ...good, head: { ...good.head, bias: good.head.bias.slice(1) } },
+      };
+      for (const [what, a] of Object.entries(bad)) assert.throws(() => readEmoMetadata(withAdaptation(a)), (e) => e.code === 'ERR_MODEL_INVALID', what);
+      // A zero epsilon and zero reference variances are numbers it can use.
+      assert.doesNotThrow(() => readEmoMetadata(withAdaptation({ ...good, head: { ...good.head, epsilon: 0 }, reference: { ...good.reference, variance: good.reference.variance.map(() => 0) } })));
+      // The graph without its statistics output.
+      assert.throws(() => readEmoMetadata({ ...info, outputs: info.outputs.filter((o) => o.name !== 'statistics') }), (e) => e.code === 'ERR_MODEL_INVALID');
+      assert.throws(() => readEmoMetadata({ ...info, outputs: info.outputs.map((o) => (o.name === 'statistics' ? { ...o, dims: ['batch'] } : o)) }), (e) => e.code === 'ERR_MODEL_INVALID');
+      const m = await openOnnxModel(bytes);
+      const mel = new Float32Array(C * M * F).fill(-40);
+      const ok = { mean: new Float32Array(width), variance: new Float32Array(width).fill(1) };
+      await assert.rejects(m.run(mel, 1, { mean: new Float32Array(width - 1), variance: ok.variance }), RangeError);
+      await assert.rejects(m.run(mel, 1, { mean: ok.mean, variance: new Float32Array(width + 1) }), RangeError);
+      await assert.rejects(m.run(mel, 2, ok), RangeError);
+      const plain = await m.run(mel, 1);
+      // Standardised with the reference, the last layers in JS give the graph's own probabilities.
+      const again = await m.run(mel, 1, { mean: Float32Array.from(good.reference.mean), variance: Float32Array.from(good.reference.variance) });
+      close(again.probabilities, plain.probabilities, 'class', 1e-5);
+      await m.close();
+      await assert.rejects(m.run(mel, 1), /closed/);
+      const other = await openOnnxModel(await nn.exportOnnx(model, NORM, { verify: false }));
+      await assert.rejects(other.run(mel, 1, ok), /takes no standardisation/);
+      assert.equal((await other.run(mel, 1)).statistics, undefined);
+      await other.close();
+    });
+
+    it('adapts only when the adapter is ready and holds statistics; refuses statistics it cannot use', async () => {
+      await setup();
+      const clf = await emo.loadClassifier(bytes, { batchSize: 2 });
+      const plain = (await clf.classifyBatch(wavs)).map((r) => clf.labels.map((l) => r.probabilities[l]));
+      const probabilities = (results) => results.map((r) => clf.labels.map((l) => r.probabilities[l]));
+      // Nothing learnt yet, then too little speech: not applied, the model's own answer.
+      const fresh = clf.createAdapter({ minSpeechSeconds: 0 });
+      assert.equal(fresh.statisticsClips, 0);
+      assert.equal(emo.createAdapter().statisticsClips, 0);
+      const before = await clf.classifyBatch(wavs, { adapter: fresh });
+      assert.equal(before[0].adaptation.applied, false);
+      probabilities(before).forEach((p, i) => close(p, plain[i], 'fresh', 1e-6));
+      const shy = clf.createAdapter({ minSpeechSeconds: 1000 });
+      await shy.update(wavs);
+      assert.equal(shy.statisticsClips, 4);
+      const notReady = await clf.classifyBatch(wavs, { adapter: shy });
+      assert.equal(notReady[0].adaptation.applied, false);
+      probabilities(notReady).forEach((p, i) => close(p, plain[i], 'not ready', 1e-6));
+      // Bands without statistics, loaded for this model: ready by its speech, yet nothing to standardise with.
+      const learnt = clf.createAdapter({ minSpeechSeconds: 0 });
+      await learnt.update(wavs); // with batchSize 2, the statistics come in two runs
+      assert.equal(learnt.statisticsClips, 4);
+      const { statistics, ...bandsOnly } = learnt.toJSON();
+      const bands = clf.loadAdapter(bandsOnly, { minSpeechSeconds: 0 });
+      assert.ok(bands.ready);
+      const r = await clf.classify(wavs[0], { adapter: bands });
+      assert.equal(r.adaptation.applied, false);
+      close(clf.labels.map((l) => r.probabilities[l]), plain[0], 'bands only', 1e-6);
+      // Saved statistics that are not statistics, or of another network.
+      for (const [what, st] of Object.entries({ null: null, 'clips -1': { ...statistics, clips: -1 }, 'clips 1.5': { ...statistics, clips: 1.5 }, 'no means': { ...statistics, mean: [], variance: [] }, 'a mean not a number': { ...statistics, mean: ['x', ...statistics.mean.slice(1)] }, 'lengths differ': { ...statistics, variance: statistics.variance.slice(1) } })) {
+        assert.throws(() => clf.loadAdapter({ ...bandsOnly, statistics: st }), (e) => e.code === 'ERR_ADAPTATION_INVALID', what);
+      }
+      assert.equal(clf.loadAdapter({ ...bandsOnly, statistics: { ...statistics, clips: 0 } }).statisticsClips, 0);
+      const short = { clips: 2, mean: [0, 1], variance: [1, 1] };
+      assert.throws(() => emo.mergeAdaptationStatistics([learnt.toJSON(), { ...bandsOnly, statistics: short }]), (e) => e.code === 'ERR_ADAPTATION_INVALID');
+      await assert.rejects(clf.classify(wavs[0], { adapter: emo.loadAdapter({ ...bandsOnly, statistics: short }) }), (e) => e.code === 'ERR_ADAPTATION_INVALID');
       await clf.close();
     });
   });
