@@ -314,6 +314,12 @@ describe('speaker adaptation: training and evaluating', function () {
   let tmp;
   let corpus;
   const emoCli = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: tmp });
+  // emo evaluate on the test split with --predictions: its output and the predictions written.
+  const predictions = (model, name, extra = []) => {
+    const r = emoCli(['evaluate', model, corpus, '--split', 'test', '--predictions', name, ...extra]);
+    assert.equal(r.status, 0, r.stderr);
+    return { stdout: r.stdout, rows: fs.readFileSync(path.join(tmp, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
+  };
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-adapt-train-'));
     corpus = path.join(tmp, 'corpus');
@@ -343,11 +349,6 @@ describe('speaker adaptation: training and evaluating', function () {
     assert.equal(exported.status, 0, exported.stderr);
     // emo evaluate on the run folder (tfjs, the trainer's own normalisation) and on the .onnx
     // (onnxruntime, an adapter per actor): the same predictions, and the trainer's test score.
-    const predictions = (model, name, extra = []) => {
-      const r = emoCli(['evaluate', model, corpus, '--split', 'test', '--predictions', name, ...extra]);
-      assert.equal(r.status, 0, r.stderr);
-      return { stdout: r.stdout, rows: fs.readFileSync(path.join(tmp, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
-    };
     const tfjs = predictions(out, 'tfjs.jsonl');
     const onnx = predictions(path.join(tmp, 'm.onnx'), 'onnx.jsonl');
     assert.match(onnx.stdout, /adaptation \(folder\): 8 clips adapted/);
@@ -380,11 +381,6 @@ describe('speaker adaptation: training and evaluating', function () {
     assert.equal(norm.adapt, 'speaker-statistics');
     const exported = emoCli(['export', out, '--out', path.join(tmp, 's.onnx')]);
     assert.equal(exported.status, 0, exported.stderr);
-    const predictions = (model, name, extra = []) => {
-      const r = emoCli(['evaluate', model, corpus, '--split', 'test', '--predictions', name, ...extra]);
-      assert.equal(r.status, 0, r.stderr);
-      return { stdout: r.stdout, rows: fs.readFileSync(path.join(tmp, name), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
-    };
     const tfjs = predictions(out, 's-tfjs.jsonl');
     const onnx = predictions(path.join(tmp, 's.onnx'), 's-onnx.jsonl');
     assert.match(onnx.stdout, /adaptation \(folder\): 8 clips adapted/);
