@@ -167,6 +167,9 @@ describe('the statistics network', function () {
     assert.throws(() => nn.createModel({ network: 'resnet' }), TypeError);
     const model = nn.createModel({ network: 'statistics' });
     assert.equal(model.countParams(), 3 * M * 2 + 3 * M * 2 + 3 * M * 8 + 8); // batch norm γ, β, moving μ, σ²; dense
+    // Only the dense layer trains: the standardisation's scale and offset stay 1 and 0.
+    const size = (ws) => ws.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    assert.equal(size(model.trainableWeights), 3 * M * 8 + 8);
     model.dispose();
     // The layer's symbolic outputs: 3 statistics per band, one attention weight per chunk.
     assert.deepEqual(model.getLayer('statistics').outputShape, [
@@ -183,6 +186,23 @@ describe('the statistics network', function () {
     }
     assert.throws(() => new nn.SpeechStatistics({}).apply(tfl.input({ shape: [6, 128, 128, 1] })), /chunk 6 is outside the input's 6 chunks/);
     assert.doesNotThrow(() => new nn.SpeechStatistics({ chunks: [5] }).apply(tfl.input({ shape: [6, 128, 128, 1] })));
+  });
+
+  it('trains its softmax layer alone: weight decay leaves the standardisation at scale 1 and offset 0, batch statistics still move its averages', async () => {
+    const model = nn.createModel({ network: 'statistics', seed: 3, learningRate: 0.01, weightDecay: 0.1 });
+    const bn = model.getLayer('statistics_bn');
+    const before = model.getWeights().map((w) => w.arraySync());
+    const x = tf.tensor(features.flatMap((f) => Array.from(normalised(f))), [features.length, C, M, F, 1]);
+    const y = tf.cast(tf.oneHot(tf.tensor1d(features.map((_, i) => i % 8), 'int32'), 8), 'float32');
+    for (let step = 0; step < 3; step++) await model.trainOnBatch(x, y);
+    const [gamma, beta, movingMean] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.ok(gamma.every((g) => g === 1), 'scale stays 1');
+    assert.ok(beta.every((b) => b === 0), 'offset stays 0');
+    assert.ok(movingMean.some((m) => m !== 0), 'the moving mean follows the batches');
+    const kernel = model.getLayer('output').getWeights()[0].arraySync();
+    assert.notDeepEqual(kernel, before[before.length - 2], 'the dense kernel trains');
+    tf.dispose([x, y]);
+    model.dispose();
   });
 
   describe('standardised per speaker (adapt: speaker-statistics)', () => {

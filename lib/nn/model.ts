@@ -71,7 +71,7 @@ export const TOTAL_PARAMS = 682_697;
 /**
  * The networks {@link createModel} builds: `'reference'`, the CNN-BiLSTM-attention network (the
  * default), or `'statistics'`, per-band statistics of the speech frames and one softmax layer
- * ({@link SpeechStatistics}; 3 848 trainable parameters). Both take and give the same tensors.
+ * ({@link SpeechStatistics}; 3 080 trainable parameters). Both take and give the same tensors.
  */
 export const NETWORKS = ['reference', 'statistics'] as const;
 export type Network = (typeof NETWORKS)[number];
@@ -246,16 +246,21 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
 /**
  * The statistics network (see ./statistics): {@link SpeechStatistics} → standardisation of each
  * statistic (a batch normalisation: batch statistics in training, the moving averages at
- * inference; its scale and offset are redundant before the dense layer but tfjs' batch
- * normalisation cannot train without them) → Dense 384 → 8 with softmax. Layer names:
- * `statistics`, `statistics_bn`, `output`. 3 848 trainable parameters.
+ * inference) → Dense 384 → 8 with softmax. Layer names: `statistics`, `statistics_bn`, `output`.
+ * 3 080 trainable parameters.
+ *
+ * The standardisation is not trained: its scale stays 1 and its offset 0. They would be redundant
+ * before the dense layer, and a trained scale defeats weight decay, which then shrinks the scale
+ * (or the kernel grows it back) instead of regularising the linear model on standardised
+ * statistics that the probe of docs/ravdess-experiments.md §2b fitted. (tfjs' batch normalisation
+ * reads its scale and offset even with `scale: false`, so they stay as constant weights.)
  */
 function createStatisticsModel(options: ModelOptions): tfl.LayersModel {
   const { seed, learningRate, optimizer, momentum, weightDecay, name = 'emo_speech_statistics' } = options;
   const input = tfl.input({ shape: [...INPUT_SHAPE], name: 'mel_chunks' });
   const [statistics] = new SpeechStatistics({ name: 'statistics' }).apply(input) as tfl.SymbolicTensor[];
   const standardised = tfl.layers
-    .batchNormalization({ name: STATISTICS_STANDARDISATION_LAYER, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON })
+    .batchNormalization({ name: STATISTICS_STANDARDISATION_LAYER, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, trainable: false })
     .apply(statistics as tfl.SymbolicTensor) as tfl.SymbolicTensor;
   const probabilities = tfl.layers
     .dense({ name: 'output', units: EMOTIONS.length, activation: 'softmax', kernelInitializer: tfl.initializers.glorotUniform({ seed: seed === undefined ? undefined : seed + 1009 }) })
