@@ -15,7 +15,7 @@ const WebSocket = require('ws');
 require('../dist/nn'); // registers the emo-native tfjs backend
 const emo = require('../dist');
 const { makeWav } = require('./helpers/wav');
-const { sharpenedOnnxModel, voice } = require('./helpers/model');
+const { sharpenedOnnxModel, statisticsOnnxModel, voice } = require('./helpers/model');
 
 const CLI = path.join(__dirname, '..', 'dist', 'cli', 'main.js');
 const EMOTIONS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'];
@@ -583,7 +583,9 @@ describe('emo serve: the command under load, and its graceful shutdown', functio
   });
 });
 
-describe('emo serve: speaker adaptation', function () {
+// Both kinds of adaptive model: the reference network normalising the mel bands per speaker, and the
+// statistics network standardising its statistics per speaker.
+for (const kind of ['speaker', 'speaker-statistics']) describe(`emo serve: speaker adaptation (adapt: ${kind})`, function () {
   this.timeout(300_000);
   let tmp;
   let clf;
@@ -600,7 +602,7 @@ describe('emo serve: speaker adaptation', function () {
     assert.ok(await tf.setBackend('emo-native'));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'emo-serve-adapt-'));
     const modelFile = path.join(tmp, 'adaptive.onnx');
-    fs.writeFileSync(modelFile, await sharpenedOnnxModel(13, { ...reference, adapt: 'speaker' }));
+    fs.writeFileSync(modelFile, kind === 'speaker' ? await sharpenedOnnxModel(13, { ...reference, adapt: 'speaker' }) : await statisticsOnnxModel(13, reference));
     clf = await emo.loadClassifier(modelFile);
     server = await emo.createServer({ model: clf, port: 0, minSpeechSeconds: 6, maxAdapters: 3 });
     base = await server.listen();
@@ -633,6 +635,8 @@ describe('emo serve: speaker adaptation', function () {
     const read = await request(new URL(`api/adapters/${created.json.id}`, base), { method: 'GET' });
     assert.equal(read.status, 200);
     assert.deepEqual(read.json.statistics, overHttp(local.toJSON()));
+    // A statistics network's adapter holds each upload's statistics too.
+    assert.equal(read.json.statistics.statistics?.clips, kind === 'speaker-statistics' ? 4 : undefined);
     // Saved statistics make a new adapter that is ready at once.
     const loaded = await json(new URL('api/adapters', base), 'POST', { statistics: read.json.statistics });
     assert.equal(loaded.status, 201, loaded.text);
@@ -682,15 +686,20 @@ describe('emo serve: speaker adaptation', function () {
     assert.equal(first.applied, false);
     const adapted = await waitFor((m) => m.type === 'adaptation' && m.applied);
     assert.ok(adapted.speechSeconds >= 6);
+    // A statistics network's adapter has learnt the statistics of whole windows: 3 s each.
+    if (kind === 'speaker-statistics') assert.ok(adapted.statisticsClips >= 2, JSON.stringify(adapted));
+    else assert.equal(adapted.statisticsClips, undefined);
     await waitFor((m) => m.type === 'prediction' && m.adaptation && m.adaptation.applied);
     assert.ok(messages.some((m) => m.type === 'prediction' && m.adaptation && !m.adaptation.applied), 'unadapted before the minimum');
     ws.send(JSON.stringify({ type: 'reset' }));
     const reset = await waitFor((m) => m.type === 'adaptation' && m.reset);
     assert.deepEqual([reset.applied, reset.speechSeconds], [false, 0]);
+    if (kind === 'speaker-statistics') assert.equal(reset.statisticsClips, 0);
     ws.close();
   });
 
-  it('a model trained without adaptation takes no adapter', async () => {
+  // Once: it does not depend on the kind.
+  if (kind === 'speaker') it('a model trained without adaptation takes no adapter', async () => {
     const plainFile = path.join(tmp, 'plain.onnx');
     fs.writeFileSync(plainFile, await sharpenedOnnxModel(13));
     const plain = await emo.createServer({ model: plainFile, port: 0 });

@@ -128,7 +128,9 @@ class LiveSession {
 
   private adaptation(extra: object = {}): object {
     const a = this.adapter as Adapter;
-    return { type: 'adaptation', applied: a.ready, speechSeconds: a.speechSeconds, minSpeechSeconds: a.minSpeechSeconds, ...extra };
+    // A statistics network's adapter also says how many windows' statistics it holds: it standardises
+    // with their spread, which a handful of windows estimates badly (docs/inference.md).
+    return { type: 'adaptation', applied: a.ready, speechSeconds: a.speechSeconds, minSpeechSeconds: a.minSpeechSeconds, ...(a.learnsStatistics ? { statisticsClips: a.statisticsClips } : {}), ...extra };
   }
 
   /** Forgets the speaker: a new person at the microphone. */

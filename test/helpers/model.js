@@ -39,4 +39,25 @@ function voice(seconds, sampleRate, seed) {
   return x;
 }
 
-module.exports = { sharpenedOnnxModel, voice };
+/**
+ * A statistics network (`network: 'statistics'`) trained for per-speaker standardisation of its
+ * statistics (`adapt: 'speaker-statistics'`), with a training average spread like real statistics'
+ * and a sharpened output layer, exported to ONNX bytes. Needs a tfjs backend set.
+ */
+async function statisticsOnnxModel(seed, normalisation) {
+  const net = nn.createModel({ network: 'statistics', seed });
+  const bn = net.getLayer('statistics_bn');
+  const [gamma, beta, mean, variance] = bn.getWeights();
+  const fresh = [tf.onesLike(gamma), tf.zerosLike(beta), tf.randomNormal(mean.shape, 0, 0.5, 'float32', seed), tf.randomUniform(variance.shape, 0.2, 2, 'float32', seed + 1)];
+  bn.setWeights(fresh);
+  const out = net.getLayer('output');
+  const [kernel, bias] = out.getWeights();
+  const sharper = tf.mul(kernel, 5);
+  out.setWeights([sharper, bias]);
+  tf.dispose([...fresh, sharper]);
+  const bytes = await nn.exportOnnx(net, { ...normalisation, adapt: 'speaker-statistics' });
+  net.dispose();
+  return bytes;
+}
+
+module.exports = { sharpenedOnnxModel, statisticsOnnxModel, voice };
