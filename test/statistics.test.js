@@ -41,36 +41,56 @@ function normalised(clip) {
   return out;
 }
 
-// Float64: statistics (3·M) and attention (C) of one normalised clip, speech frames within `threshold` of the loudest.
-function reference(x, threshold = 2, chunks = [0, 2, 4, 6]) {
+// The statistics network's cepstra (K) and whether its contour statistics follow, as createModel builds it.
+const K = 40;
+const W = 3 * (M + K) + 3;
+
+// Float64: statistics (3·(M + cepstra) + 3·contour) and attention (C) of one normalised clip, speech
+// frames within `threshold` of the loudest. Row r < M is band r; row M + k the k-th coefficient of the
+// frame's orthonormal DCT-II over the bands.
+function reference(x, { threshold = 2, chunks = [0, 2, 4, 6], cepstra = K, contour = true } = {}) {
   const T = chunks.length * F;
-  const s = (m, t) => x[(chunks[Math.floor(t / F)] * M + m) * F + (t % F)];
+  const band = (m, t) => x[(chunks[Math.floor(t / F)] * M + m) * F + (t % F)];
+  const dct = (k, t) => {
+    let sum = 0;
+    for (let m = 0; m < M; m++) sum += band(m, t) * Math.cos((Math.PI * k * (m + 0.5)) / M);
+    return sum * Math.sqrt((k === 0 ? 1 : 2) / M);
+  };
+  const rows = M + cepstra;
+  const r = Array.from({ length: rows }, (_, i) => Float64Array.from({ length: T }, (_, t) => (i < M ? band(i, t) : dct(i - M, t))));
   const level = Array.from({ length: T }, (_, t) => {
     let sum = 0;
-    for (let m = 0; m < M; m++) sum += s(m, t);
+    for (let m = 0; m < M; m++) sum += band(m, t);
     return sum / M;
   });
-  const floor = Math.max(...level) - threshold;
+  const loudest = Math.max(...level);
+  const floor = loudest - threshold;
   const speech = level.map((l) => (l > floor ? 1 : 0));
   const n = speech.reduce((a, b) => a + b, 0);
-  const stats = new Float64Array(3 * M);
-  for (let m = 0; m < M; m++) {
+  const stats = new Float64Array(3 * rows + (contour ? 3 : 0));
+  for (let m = 0; m < rows; m++) {
+    const row = r[m];
     let sum = 0;
-    for (let t = 0; t < T; t++) sum += speech[t] * s(m, t);
+    for (let t = 0; t < T; t++) sum += speech[t] * row[t];
     const mean = sum / n;
     let sq = 0;
     let change = 0;
     let pairs = 0;
     for (let t = 0; t < T; t++) {
-      sq += speech[t] * (s(m, t) - mean) ** 2;
+      sq += speech[t] * (row[t] - mean) ** 2;
       if (t + 1 < T && speech[t] && speech[t + 1]) {
-        change += Math.abs(s(m, t + 1) - s(m, t));
+        change += Math.abs(row[t + 1] - row[t]);
         pairs++;
       }
     }
     stats[m] = mean;
-    stats[M + m] = Math.sqrt(sq / n);
-    stats[2 * M + m] = change / Math.max(pairs, 1);
+    stats[rows + m] = Math.sqrt(sq / n);
+    stats[2 * rows + m] = change / Math.max(pairs, 1);
+  }
+  if (contour) {
+    let onsets = 0;
+    for (let t = 0; t + 1 < T; t++) if (!speech[t] && speech[t + 1]) onsets++;
+    stats.set([n / T, loudest, onsets], 3 * rows);
   }
   const counts = Array.from({ length: C }, (_, c) => {
     let k = 0;
@@ -82,12 +102,12 @@ function reference(x, threshold = 2, chunks = [0, 2, 4, 6]) {
     return k;
   });
   const total = counts.reduce((a, b) => a + b, 0);
-  return { stats, attention: counts.map((k) => k / total), speechFrames: n, frames: T };
+  return { stats, attention: counts.map((k) => k / total), speechFrames: n, frames: T, onsets: contour ? stats[3 * rows + 2] : undefined };
 }
 
 // Float64: the whole network on one clip, with the model's weights (and a speaker's standardisation when given).
 function referenceNetwork(model, x, standardisation) {
-  const { stats, attention } = reference(x);
+  const { stats, attention } = reference(x, layoutOf(model));
   const [gamma, beta, ownMean, ownVariance] = model.getLayer('statistics_bn').getWeights().map((w) => w.dataSync());
   const { mean, variance } = standardisation ?? { mean: ownMean, variance: ownVariance };
   const epsilon = model.getLayer('statistics_bn').getConfig().epsilon;
@@ -100,9 +120,27 @@ function referenceNetwork(model, x, standardisation) {
   return { probabilities: e.map((v) => v / sum), attention };
 }
 
+// The layout of a statistics network's statistics, from its layer's configuration.
+function layoutOf(model) {
+  const config = model.getLayer('statistics').getConfig();
+  return { cepstra: config.cepstra ?? 0, contour: config.contour ?? false };
+}
+
+// A statistics network as saved before the cepstra and the contour (2026-12-08): its layer's
+// configuration has neither, so it computes the bands' statistics alone (3·M).
+async function bandsOnlyModel(seed) {
+  const tfl = require('@tensorflow/tfjs-layers');
+  const built = nn.createModel({ network: 'statistics', seed });
+  const topology = built.toJSON(null, false);
+  built.dispose();
+  const layer = topology.config.layers.find((l) => l.class_name === 'SpeechStatistics');
+  delete layer.config.cepstra;
+  delete layer.config.contour;
+  return tfl.models.modelFromJSON({ modelTopology: topology });
+}
+
 // A statistics network whose batch normalisation and output layer do something.
-function liveModel(seed) {
-  const model = nn.createModel({ network: 'statistics', seed });
+function liveModel(seed, model = nn.createModel({ network: 'statistics', seed })) {
   const bn = model.getLayer('statistics_bn');
   const [gamma, beta, mean, variance] = bn.getWeights();
   const fresh = [
@@ -124,24 +162,33 @@ describe('the statistics network', function () {
     features = clips(4);
   });
 
-  it('computes the speech frames\' per-band mean, spread and change, and each chunk\'s share of the speech frames, as a float64 re-computation does', () => {
-    const model = nn.createModel({ network: 'statistics', seed: 1 });
+  // As createModel builds it (the bands' and 40 cepstra's statistics, then the contour), and as saved before the cepstra.
+  const layouts = [
+    ['as built', async (seed) => nn.createModel({ network: 'statistics', seed }), W],
+    ['saved before the cepstra and the contour', bandsOnlyModel, 3 * M],
+  ];
+  for (const [layout, make, width] of layouts) it(`computes the speech frames' per-band and per-cepstrum mean, spread and change, the contour, and each chunk's share of the speech frames, as a float64 re-computation does (${layout})`, async () => {
+    const model = await make(1);
     const layer = model.getLayer('statistics');
     const inputs = features.map(normalised);
     const [stats, attention] = tf.tidy(() => layer.apply(tf.tensor(Float32Array.from(inputs.flatMap((x) => Array.from(x))), [inputs.length, C, M, F, 1])).map((t) => t.arraySync()));
     inputs.forEach((x, i) => {
-      const expected = reference(x);
+      const expected = reference(x, layoutOf(model));
       // The pauses are not speech, so the statistics are those of a real subset of the frames.
       assert.ok(expected.speechFrames > 50 && expected.speechFrames < expected.frames - 50, `clip ${i}: ${expected.speechFrames} of ${expected.frames} frames are speech`);
-      for (let k = 0; k < 3 * M; k++) assert.ok(Math.abs(stats[i][k] - expected.stats[k]) <= 1e-4 * (1 + Math.abs(expected.stats[k])), `clip ${i} statistic ${k}: ${stats[i][k]} vs ${expected.stats[k]}`);
+      // Pauses between the tones: more than one onset, so the count is not a constant.
+      if (width === W) assert.ok(expected.onsets >= 2, `clip ${i}: ${expected.onsets} onsets`);
+      assert.equal(stats[i].length, width);
+      assert.equal(expected.stats.length, width);
+      for (let k = 0; k < width; k++) assert.ok(Math.abs(stats[i][k] - expected.stats[k]) <= 1e-4 * (1 + Math.abs(expected.stats[k])), `clip ${i} statistic ${k}: ${stats[i][k]} vs ${expected.stats[k]}`);
       for (let c = 0; c < C; c++) assert.ok(Math.abs(attention[i][c] - expected.attention[c]) <= 1e-6, `clip ${i} chunk ${c}`);
     });
     assert.equal(nn.networkOf(model), 'statistics');
     model.dispose();
   });
 
-  it('exports to ONNX with the contract of the reference network: onnxruntime on raw features gives the float64 network\'s probabilities and attention', async () => {
-    const model = liveModel(11);
+  for (const [layout, make] of layouts) it(`exports to ONNX with the contract of the reference network: onnxruntime on raw features gives the float64 network's probabilities and attention (${layout})`, async () => {
+    const model = liveModel(11, await make(11));
     const bytes = await nn.exportOnnx(model, NORM, { verifyClips: features });
     const session = await ort.InferenceSession.create(bytes);
     assert.deepEqual(session.inputNames, ['mel']);
@@ -166,14 +213,14 @@ describe('the statistics network', function () {
     assert.deepEqual([...nn.NETWORKS], ['reference', 'statistics']);
     assert.throws(() => nn.createModel({ network: 'resnet' }), TypeError);
     const model = nn.createModel({ network: 'statistics' });
-    assert.equal(model.countParams(), 3 * M * 2 + 3 * M * 2 + 3 * M * 8 + 8); // batch norm γ, β, moving μ, σ²; dense
+    assert.equal(model.countParams(), W * 4 + W * 8 + 8); // batch norm γ, β, moving μ, σ²; dense
     // Only the dense layer trains: the standardisation's scale and offset stay 1 and 0.
     const size = (ws) => ws.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-    assert.equal(size(model.trainableWeights), 3 * M * 8 + 8);
+    assert.equal(size(model.trainableWeights), W * 8 + 8);
     model.dispose();
     // The layer's symbolic outputs: 3 statistics per band, one attention weight per chunk.
     assert.deepEqual(model.getLayer('statistics').outputShape, [
-      [null, 3 * M],
+      [null, W],
       [null, C],
     ]);
     assert.throws(() => new nn.SpeechStatistics({ threshold: 0 }), /threshold must be a positive number/);
@@ -186,6 +233,10 @@ describe('the statistics network', function () {
     }
     assert.throws(() => new nn.SpeechStatistics({}).apply(tfl.input({ shape: [6, 128, 128, 1] })), /chunk 6 is outside the input's 6 chunks/);
     assert.doesNotThrow(() => new nn.SpeechStatistics({ chunks: [5] }).apply(tfl.input({ shape: [6, 128, 128, 1] })));
+    for (const cepstra of [-1, 1.5, NaN]) assert.throws(() => new nn.SpeechStatistics({ cepstra }), /cepstra must be an integer >= 0/, String(cepstra));
+    assert.throws(() => new nn.SpeechStatistics({ contour: 'yes' }), /contour must be a boolean/);
+    assert.throws(() => new nn.SpeechStatistics({ cepstra: 129 }).apply(tfl.input({ shape: [7, 128, 128, 1] })), /129 cepstra from 128 bands/);
+    assert.deepEqual(new nn.SpeechStatistics({ cepstra: 128, contour: true }).apply(tfl.input({ shape: [7, 128, 128, 1] }))[0].shape, [null, 3 * 256 + 3]);
   });
 
   it('trains its softmax layer alone: weight decay leaves the standardisation at scale 1 and offset 0, batch statistics still move its averages', async () => {
@@ -206,7 +257,7 @@ describe('the statistics network', function () {
   });
 
   describe('standardised per speaker (adapt: speaker-statistics)', () => {
-    const width = 3 * M;
+    const width = W;
     let model;
     let bytes;
     let wavs;

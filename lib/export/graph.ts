@@ -40,6 +40,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { EMOTIONS } from '../data/ravdess';
 import { checkNormalisation, type BandNormalisation } from '../features/normalise';
 import { ONNX_ATTENTION, ONNX_INPUT, ONNX_PROBABILITIES, ONNX_STATISTICS } from '../infer/onnx-model';
+import { CONTOUR_STATISTICS, dctMatrix, STATISTICS_PER_BAND } from '../nn/statistics';
 
 export type { BandNormalisation } from '../features/normalise';
 
@@ -348,7 +349,8 @@ interface GraphParts {
  * @returns the number of statistics.
  */
 function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames }: GraphParts): number {
-  const layer = getLayer(model, 'statistics').getConfig() as { chunks: number[]; threshold: number };
+  const layer = getLayer(model, 'statistics').getConfig() as { chunks: number[]; threshold: number; cepstra?: number; contour?: boolean };
+  const cepstra = layer.cepstra ?? 0;
   const picked = layer.chunks;
   const steps = picked.length * frames;
   const add = (opType: string, inputs: string[], output: string, attributes: Record<string, number | number[] | string> = {}) => {
@@ -361,8 +363,14 @@ function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames
   // (batch, mels, steps): the picked chunks one after another in time.
   add('Gather', ['normalised', ints('stat_chunks', picked)], 'stat_picked', { axis: 1 });
   add('Transpose', ['stat_picked'], 'stat_bands_first', { perm: [0, 2, 1, 3] });
-  const s = add('Reshape', ['stat_bands_first', ints('shape_stat_frames', [-1, mels, steps])], 'stat_frames');
-  add('ReduceMean', [s], 'stat_level', { axes: [1], keepdims: 1 });
+  const bands = add('Reshape', ['stat_bands_first', ints('shape_stat_frames', [-1, mels, steps])], 'stat_frames');
+  add('ReduceMean', [bands], 'stat_level', { axes: [1], keepdims: 1 });
+  // (batch, mels + cepstra, steps): the bands, then their cepstra (MatMul broadcasts over the batch).
+  const s =
+    cepstra === 0
+      ? bands
+      : (add('MatMul', [constant(floatTensor('stat_dct', [cepstra, mels], dctMatrix(cepstra, mels))), bands], 'stat_cepstra'),
+        add('Concat', [bands, 'stat_cepstra'], 'stat_rows', { axis: 1 }));
   add('ReduceMax', ['stat_level'], 'stat_loudest', { axes: [2], keepdims: 1 });
   const floor = add('Sub', ['stat_loudest', float('stat_threshold', layer.threshold)], 'stat_floor');
   add('Greater', ['stat_level', floor], 'stat_speech_bool');
@@ -392,8 +400,19 @@ function statisticsGraph(model: tfl.LayersModel, { nodes, constant, mels, frames
   add('Max', ['stat_pairs', float('stat_one', 1)], 'stat_pairs_at_least_one');
   const change = add('Div', ['stat_step_sum', 'stat_pairs_at_least_one'], 'stat_change');
   add('Concat', [mean, sd, change], 'stat_concat', { axis: 1 });
-  const width = 3 * mels;
-  add('Reshape', ['stat_concat', ints('shape_statistics', [-1, width])], ONNX_STATISTICS);
+  const perRow = STATISTICS_PER_BAND * (mels + cepstra);
+  const width = perRow + (layer.contour === true ? CONTOUR_STATISTICS : 0);
+  if (layer.contour === true) {
+    // The share of speech frames, the loudest frame's level, the speech onsets: (batch, 3).
+    add('Reshape', ['stat_concat', ints('shape_stat_per_row', [-1, perRow])], 'stat_per_row');
+    add('Div', [count, float('stat_steps', steps)], 'stat_speech_share');
+    add('Sub', [float('stat_one_minus', 1), 'stat_speech_this'], 'stat_not_speech_this');
+    add('Mul', ['stat_speech_next', 'stat_not_speech_this'], 'stat_onset');
+    add('ReduceSum', ['stat_onset', axis2], 'stat_onsets', { keepdims: 1 });
+    add('Concat', ['stat_speech_share', 'stat_loudest', 'stat_onsets'], 'stat_contour_3d', { axis: 1 });
+    add('Reshape', ['stat_contour_3d', ints('shape_stat_contour', [-1, CONTOUR_STATISTICS])], 'stat_contour');
+    add('Concat', ['stat_per_row', 'stat_contour'], ONNX_STATISTICS, { axis: 1 });
+  } else add('Reshape', ['stat_concat', ints('shape_statistics', [-1, width])], ONNX_STATISTICS);
 
   // The batch normalisation at inference: (x − moving mean) · γ/√(moving variance + ε) + β.
   const bn = layerWeights(model, 'statistics_bn', { gamma: [width], beta: [width], moving_mean: [width], moving_variance: [width] });

@@ -31,7 +31,7 @@ export {
   type SaveOptions,
 } from './model';
 export { TemporalAttention, attend, type TemporalAttentionArgs } from './attention';
-export { SpeechStatistics, STATISTICS_CHUNKS, STATISTICS_PER_BAND, STATISTICS_STANDARDISATION_LAYER, STATISTICS_THRESHOLD, setStatisticsStandardisation, statisticsModel, type SpeechStatisticsArgs } from './statistics';
+export { CONTOUR_STATISTICS, dctMatrix, SpeechStatistics, STATISTICS_CEPSTRA, STATISTICS_CHUNKS, STATISTICS_PER_BAND, STATISTICS_STANDARDISATION_LAYER, STATISTICS_THRESHOLD, setStatisticsStandardisation, statisticsModel, type SpeechStatisticsArgs } from './statistics';
 export { EmoBatchNormalization, EmoConv2D, EmoDropout, dropoutSeed, type EmoBatchNormalizationArgs } from './layers';
 export { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
 export { MODEL_JSON, WEIGHTS_BIN, directoryIO, registerFileRouter } from './io';

@@ -44,7 +44,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { TimeDistributed } from '@tensorflow/tfjs-layers/dist/layers/wrappers';
 import { TemporalAttention } from './attention';
-import { SpeechStatistics, STATISTICS_STANDARDISATION_LAYER } from './statistics';
+import { SpeechStatistics, STATISTICS_CEPSTRA, STATISTICS_STANDARDISATION_LAYER } from './statistics';
 import { directoryIO } from './io';
 import { EmoBatchNormalization, EmoConv2D, EmoDropout } from './layers';
 import { EmoAdamOptimizer, EmoSgdOptimizer } from './optimizer';
@@ -71,7 +71,7 @@ export const TOTAL_PARAMS = 682_697;
 /**
  * The networks {@link createModel} builds: `'reference'`, the CNN-BiLSTM-attention network (the
  * default), or `'statistics'`, per-band statistics of the speech frames and one softmax layer
- * ({@link SpeechStatistics}; 3 080 trainable parameters). Both take and give the same tensors.
+ * ({@link SpeechStatistics}; 4 064 trainable parameters). Both take and give the same tensors.
  */
 export const NETWORKS = ['reference', 'statistics'] as const;
 export type Network = (typeof NETWORKS)[number];
@@ -246,8 +246,9 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
 /**
  * The statistics network (see ./statistics): {@link SpeechStatistics} → standardisation of each
  * statistic (a batch normalisation: batch statistics in training, the moving averages at
- * inference) → Dense 384 → 8 with softmax. Layer names: `statistics`, `statistics_bn`, `output`.
- * 3 080 trainable parameters.
+ * inference) → Dense 507 → 8 with softmax. Layer names: `statistics`, `statistics_bn`, `output`.
+ * 4 064 trainable parameters. The statistics: each of the 128 bands' and 40 cepstra's mean, spread
+ * and change over the speech frames, and the contour's three (504 + 3).
  *
  * The standardisation is not trained: its scale stays 1 and its offset 0. They would be redundant
  * before the dense layer, and a trained scale defeats weight decay, which then shrinks the scale
@@ -258,7 +259,7 @@ export function createModel(options: ModelOptions = {}): tfl.LayersModel {
 function createStatisticsModel(options: ModelOptions): tfl.LayersModel {
   const { seed, learningRate, optimizer, momentum, weightDecay, name = 'emo_speech_statistics' } = options;
   const input = tfl.input({ shape: [...INPUT_SHAPE], name: 'mel_chunks' });
-  const [statistics] = new SpeechStatistics({ name: 'statistics' }).apply(input) as tfl.SymbolicTensor[];
+  const [statistics] = new SpeechStatistics({ name: 'statistics', cepstra: STATISTICS_CEPSTRA, contour: true }).apply(input) as tfl.SymbolicTensor[];
   const standardised = tfl.layers
     .batchNormalization({ name: STATISTICS_STANDARDISATION_LAYER, axis: -1, momentum: BN_MOMENTUM, epsilon: BN_EPSILON, trainable: false })
     .apply(statistics as tfl.SymbolicTensor) as tfl.SymbolicTensor;

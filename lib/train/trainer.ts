@@ -107,7 +107,7 @@ export interface TrainOptions {
   /**
    * The network to train ({@link NETWORKS}): `'reference'` (default), the CNN-BiLSTM-attention
    * network, or `'statistics'`, per-band statistics of the speech frames and one softmax layer
-   * (3 080 weights; an epoch costs little more than reading the features).
+   * (4 064 weights; an epoch costs little more than reading the features).
    */
   network?: Network;
   /**
