@@ -52,6 +52,9 @@
 #               stats-speaker on the statistics network as it is since 2026-12-08: the bands' three
 #               statistics, the same of 40 cepstra, and the contour's three (507 in all; before,
 #               the bands' 384 alone), chosen by a probe on validation actors (experiments log §7)
+#   stats-cepstra-global
+#               stats-global on that network: the training set's normalisation, no adaptation (what
+#               a model for single clips of unknown speakers needs)
 #   centre-lr, centre-chain-lr
 #               the learning-rate schedule: twice the rate (0.002), halved only after 4 epochs
 #               without a better validation macro-F1 (the defaults' 2 halve it on the noise of
@@ -146,13 +149,14 @@ for step in "${steps[@]}"; do
     stats-speaker) recipe=(--network statistics --adapt speaker-statistics "${stats[@]}" --batch 60 --epochs 30 --patience 30) ;;
     # The same with L2 on every weight (about what the probe's strongest regularisation, C = 0.01 over
     # 1 080 clips, adds to a mean loss's gradient).
+    stats-cepstra-global) recipe=(--network statistics "${stats[@]}") ;;
     stats-cepstra) recipe=(--network statistics --adapt speaker-statistics "${stats[@]}" --batch 60 --epochs 30 --patience 30) ;;
     stats-speaker-wd|stats-speaker-l2) recipe=(--network statistics --adapt speaker-statistics "${stats[@]}" --batch 60 --epochs 30 --patience 30 --weight-decay 0.1) ;;
     centre-chain-balance) recipe=(--centre utterance --recording-chain --balance-classes) ;;
     centre-lr) recipe=(--centre utterance --lr 0.002 --lr-patience 4) ;;
     centre-chain-lr) recipe=(--centre utterance --recording-chain --lr 0.002 --lr-patience 4) ;;
     *)
-      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, stats-centre, stats-speaker, stats-speaker-wd, stats-speaker-l2, stats-cepstra, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
+      echo "unknown step '$step' (reference, defaults, centre, centre-chain, centre-chain-noreg, centre-chain-noreg-cosine20, centre-chain-noreg-nopre, centre-chain-noreg-30, centre-chain-noreg-30-nopre, adapt-chain-noreg-30-nopre, stats-adapt, stats-global, stats-centre, stats-speaker, stats-speaker-wd, stats-speaker-l2, stats-cepstra, stats-cepstra-global, centre-chain-balance, centre-lr, centre-chain-lr; screen:<recipe>, fold6:<recipe>, longer:<recipe>)" >&2
       exit 2 ;;
   esac
   if [ "${step%%:*}" = longer ]; then
