@@ -192,7 +192,8 @@ describe('the statistics network', function () {
     const bytes = await nn.exportOnnx(model, NORM, { verifyClips: features });
     const session = await ort.InferenceSession.create(bytes);
     assert.deepEqual(session.inputNames, ['mel']);
-    assert.deepEqual([...session.outputNames].sort(), ['attention', 'probabilities']);
+    // And the clips' statistics, for an adapter (below).
+    assert.deepEqual([...session.outputNames].sort(), ['attention', 'probabilities', 'statistics']);
     const input = new Float32Array(features.length * C * M * F);
     features.forEach((f, i) => input.set(f.data, i * C * M * F));
     const out = await session.run({ mel: new ort.Tensor('float32', input, [features.length, C, M, F]) });
@@ -256,7 +257,12 @@ describe('the statistics network', function () {
     model.dispose();
   });
 
-  describe('standardised per speaker (adapt: speaker-statistics)', () => {
+  // However the network was trained, its statistics can be standardised per speaker at inference.
+  const trainings = [
+    ['trained per speaker (adapt: speaker-statistics)', { ...NORM, adapt: 'speaker-statistics' }],
+    ["trained with the training set's standardisation", NORM],
+  ];
+  for (const [trained, normalisation] of trainings) describe(`standardised per speaker at inference, ${trained}`, () => {
     const width = W;
     let model;
     let bytes;
@@ -277,7 +283,7 @@ describe('the statistics network', function () {
       made ??= (async () => {
         model = liveModel(12);
         wavs = clipWavs(4);
-        bytes = await nn.exportOnnx(model, { ...NORM, adapt: 'speaker-statistics' }, { verifyClips: features });
+        bytes = await nn.exportOnnx(model, normalisation, { verifyClips: features });
       })();
       await made;
     };
@@ -308,6 +314,7 @@ describe('the statistics network', function () {
       const clf = await emo.loadClassifier(bytes);
       const { mode, statistics, reference: own, head } = clf.metadata.adaptation;
       assert.deepEqual([mode, statistics, own.mean.length, own.variance.length, head.weights.length, head.bias.length], ['speaker-statistics', width, width, width, width * 8, 8]);
+      assert.equal(clf.metadata.adaptation.trainedPerSpeaker, normalisation.adapt === 'speaker-statistics');
       assert.equal(clf.adapts, true);
       await clf.close();
       // Metadata that does not fit the graph is refused.
@@ -315,6 +322,8 @@ describe('the statistics network', function () {
       const info = inspectOnnx(bytes);
       const broken = { ...info, metadata: { ...info.metadata, 'emo.adaptation': JSON.stringify({ ...JSON.parse(info.metadata['emo.adaptation']), statistics: width - 1 }) } };
       assert.throws(() => readEmoMetadata(broken), (e) => e.code === 'ERR_MODEL_INVALID');
+      const unclear = { ...info, metadata: { ...info.metadata, 'emo.adaptation': JSON.stringify({ ...JSON.parse(info.metadata['emo.adaptation']), trainedPerSpeaker: 'yes' }) } };
+      assert.throws(() => readEmoMetadata(unclear), (e) => e.code === 'ERR_MODEL_INVALID');
     });
 
     it('an adapter learns the mean and variance of its clips\' statistics (float64), keeps them through JSON and merging, and classify standardises with them', async () => {
@@ -405,7 +414,8 @@ describe('the statistics network', function () {
       close(again.probabilities, plain.probabilities, 'class', 1e-5);
       await m.close();
       await assert.rejects(m.run(mel, 1), /closed/);
-      const other = await openOnnxModel(await nn.exportOnnx(model, NORM, { verify: false }));
+      // A statistics network that adapts its mel bands instead (adapt: speaker) has no statistics output.
+      const other = await openOnnxModel(await nn.exportOnnx(model, { ...NORM, adapt: 'speaker' }, { verify: false }));
       await assert.rejects(other.run(mel, 1, ok), /takes no standardisation/);
       assert.equal((await other.run(mel, 1)).statistics, undefined);
       await other.close();

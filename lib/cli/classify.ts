@@ -349,7 +349,7 @@ export async function runClassify(argv: string[]): Promise<number> {
     // Adaptation: asked for, or the default of a model trained for it (folder); never for one that was not.
     const adapt: AdaptMode = (values.adapt as AdaptMode | undefined) ?? (clf === null || clf.adapts ? 'folder' : 'none');
     if (clf !== null && adapt !== 'none' && !clf.adapts) {
-      throw new EmoError(`--adapt ${adapt}: this model was trained without speaker adaptation (emo train --adapt speaker)`, 'ERR_ADAPTATION_UNSUPPORTED');
+      throw new EmoError(`--adapt ${adapt}: this model does not adapt to a speaker (a CNN-BiLSTM trained without emo train --adapt speaker)`, 'ERR_ADAPTATION_UNSUPPORTED');
     }
     rowOptions.adapt = adapt;
     const resumed = values.resume && values.out !== undefined ? readDone(values.out, format, clf ? clf.labels : null) : { done: new Set<string>(), labels: null };

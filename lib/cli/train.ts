@@ -13,7 +13,7 @@ import { Adapter, DEFAULT_MIN_SPEECH_SECONDS, type StatisticsSource } from '../i
 import { adaptChunks } from '../features/adaptation';
 import type { ModelAdaptation, SpeakerBandsAdaptation, StatisticsStandardisation } from '../infer/onnx-model';
 import { Mulberry32 } from '../random';
-import { loadModel, NETWORKS, setStatisticsStandardisation, STATISTICS_STANDARDISATION_LAYER, statisticsModel, useBestBackend } from '../nn';
+import { loadModel, NETWORKS, networkOf, setStatisticsStandardisation, STATISTICS_STANDARDISATION_LAYER, statisticsModel, useBestBackend } from '../nn';
 import { confusionChart, curvesChart, renderPng, type TrainingHistoryEntry } from '../plot/charts';
 import { classificationMetrics, LR_SCHEDULES, trainModel, type ClassificationMetrics, type FoldRecipe, type Normalisation, type TrainProgress } from '../train';
 import { writeFileAtomic } from './files';
@@ -293,7 +293,7 @@ interface Predictor {
   predict(clips: MelChunks[], standardisation?: StatisticsStandardisation): Promise<Float32Array>;
   /** How the model adapts to a speaker, for a model trained with speaker adaptation; else null. */
   adaptation: ModelAdaptation | null;
-  /** Each clip's statistics (a statistics network trained with `adapt: 'speaker-statistics'`). */
+  /** Each clip's statistics (a statistics network, unless trained with `adapt: 'speaker'`). */
   statistics?: StatisticsSource;
   /** The probabilities of a whole clip as emo classify labels it: the mean over its windows (.onnx models only). */
   predictWindows?(wav: Uint8Array): Promise<Float32Array>;
@@ -307,12 +307,13 @@ async function tfjsPredictor(modelDir: string, norm: Normalisation): Promise<Pre
     const [chunks, mels, frames] = (clips[0] as MelChunks).shape;
     return tf.tensor(stackClips(clips, norm), [clips.length, chunks, mels, frames, 1]);
   };
-  const perSpeaker = norm.adapt === 'speaker-statistics';
+  // A statistics network's statistics can be standardised per speaker, however it was trained (as its export).
+  const perSpeaker = norm.adapt !== 'speaker' && networkOf(model) === 'statistics';
   const extractor = perSpeaker ? statisticsModel(model) : null;
-  // The standardisation the model was saved with (the training speakers' average), to go back to.
+  // The standardisation the model was saved with (the training speakers' average, or the training set's), to go back to.
   const saved = perSpeaker ? model.getLayer(STATISTICS_STANDARDISATION_LAYER).getWeights().slice(2).map((w) => w.dataSync().slice()) : [];
   return {
-    adaptation: norm.adapt === 'speaker' ? { mode: 'speaker', reference: { mean: [...norm.mean], std: [...norm.std] } } : perSpeaker ? speakerStatisticsAdaptation(model) : null,
+    adaptation: norm.adapt === 'speaker' ? { mode: 'speaker', reference: { mean: [...norm.mean], std: [...norm.std] } } : perSpeaker ? speakerStatisticsAdaptation(model, norm.adapt === 'speaker-statistics') : null,
     async predict(clips, standardisation) {
       if (standardisation !== undefined) setStatisticsStandardisation(model, standardisation.mean, standardisation.variance);
       try {
@@ -509,7 +510,7 @@ export async function runEvaluate(argv: string[]): Promise<number> {
     const chosen = which === 'all' ? entries : splitByActor(entries, splitOptions)[which as 'test' | 'val' | 'train'];
     if (chosen.length === 0) throw new EmoError(`no clips of the ${which} split in ${dir}`, 'ERR_DATASET_EMPTY');
     if (values.adapt !== undefined && values.adapt !== 'none' && predictor.adaptation === null) {
-      throw new EmoError('this model was trained without speaker adaptation (emo train --adapt speaker): --adapt needs one that was', 'ERR_ADAPTATION_UNSUPPORTED');
+      throw new EmoError('this model does not adapt to a speaker (a CNN-BiLSTM trained without emo train --adapt speaker): --adapt needs one that does', 'ERR_ADAPTATION_UNSUPPORTED');
     }
     const adaptMode = values.adapt ?? (predictor.adaptation !== null && protocol === 'offset' ? 'folder' : 'none');
     const adapting = adaptMode !== 'none';

@@ -227,8 +227,9 @@ export function buildOnnxGraph(model: tfl.LayersModel, normalisation: BandNormal
   });
   if (model.layers.some((l) => l.getClassName() === 'SpeechStatistics')) {
     const width = statisticsGraph(model, { nodes, constant, mels, frames });
-    // Adapted per speaker, the clips' statistics are an output too: see SpeakerStatisticsAdaptation.
-    return normalisation.adapt === 'speaker-statistics' ? graph([valueInfo(ONNX_STATISTICS, [ONNX_BATCH_DIM, width])]) : graph();
+    // The clips' statistics are an output too, for an adapter to standardise per speaker (whether
+    // or not the network was trained so, unless it adapts its mel bands): see SpeakerStatisticsAdaptation.
+    return normalisation.adapt === 'speaker' ? graph() : graph([valueInfo(ONNX_STATISTICS, [ONNX_BATCH_DIM, width])]);
   }
   nodes.push(node('Reshape', ['normalised', constant(int64Tensor('shape_chunk_images', [-1, 1, mels, frames]))], ['chunk_images']));
 

@@ -14,7 +14,7 @@ import { melChunks, normaliseChunks, type MelChunks } from '../features';
 import { describeFeatures, resolveFeatureOptions, type FeatureOptions } from '../features/options';
 import { METADATA_KEYS, onnxRuntime, type OnnxParity, type SpeakerStatisticsAdaptation } from '../infer/onnx-model';
 import { STATISTICS_STANDARDISATION_LAYER } from '../nn/statistics';
-import { createExplainModel } from '../nn/model';
+import { createExplainModel, networkOf } from '../nn/model';
 import { checkKnownKeys, checkNumber, checkPlainObject, invalidRange } from '../validate';
 import { PACKAGE_VERSION } from '../version';
 import { buildOnnxGraph, DEFAULT_OPSET, ONNX_IR_VERSION, SUPPORTED_OPSETS, type BandNormalisation } from './graph';
@@ -144,12 +144,13 @@ function maxAbsDifference(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * What an exported statistics network trained with `adapt: 'speaker-statistics'` records
- * (metadata `emo.adaptation`): its reference standardisation and last layers, read from the model.
+ * What an exported statistics network records (metadata `emo.adaptation`) so that an adapter can
+ * standardise its statistics per speaker: its reference standardisation and last layers, read from
+ * the model, and whether it was trained per speaker.
  *
  * @throws TypeError when the model is not a statistics network.
  */
-export function speakerStatisticsAdaptation(model: tfl.LayersModel): SpeakerStatisticsAdaptation {
+export function speakerStatisticsAdaptation(model: tfl.LayersModel, trainedPerSpeaker = true): SpeakerStatisticsAdaptation {
   const bn = model.layers.find((l) => l.name === STATISTICS_STANDARDISATION_LAYER);
   const output = model.layers.find((l) => l.name === 'output');
   if (bn === undefined || output === undefined) throw new TypeError("exportOnnx: adapt 'speaker-statistics' needs a statistics network (createModel({ network: 'statistics' }))");
@@ -157,6 +158,7 @@ export function speakerStatisticsAdaptation(model: tfl.LayersModel): SpeakerStat
   const [weights, bias] = output.getWeights().map((w) => Array.from(w.dataSync()));
   return {
     mode: 'speaker-statistics',
+    trainedPerSpeaker,
     statistics: (mean as number[]).length,
     reference: { mean: mean as number[], variance: variance as number[] },
     head: { epsilon: (bn.getConfig() as { epsilon: number }).epsilon, gamma: gamma as number[], beta: beta as number[], weights: weights as number[], bias: bias as number[] },
@@ -170,9 +172,9 @@ export function speakerStatisticsAdaptation(model: tfl.LayersModel): SpeakerStat
  * label order and `attention` (batch, 7); metadata `emo.labels`, `emo.features`, `emo.version`,
  * `emo.training`, when verified `emo.parity`, and for a model trained with `adapt: 'speaker'`
  * `emo.adaptation` (the reference statistics an adapter maps a speaker onto). A statistics network
- * trained with `adapt: 'speaker-statistics'` also has the inputs `statistics_mean` and
- * `statistics_variance` (optional: the training speakers' average when left out) and the output
- * `statistics`, and its `emo.adaptation` says so.
+ * (not trained with `adapt: 'speaker'`) also has the output `statistics`, and its `emo.adaptation`
+ * holds what an adapter needs to standardise them per speaker ({@link speakerStatisticsAdaptation}),
+ * whether it was trained per speaker (`adapt: 'speaker-statistics'`) or not.
  *
  * Before returning, the graph is run in onnxruntime-node on `verifyClips` (default: generated
  * clips) and compared with the model in TensorFlow.js (on its current backend); the measured
@@ -209,8 +211,8 @@ export async function exportOnnx(model: tfl.LayersModel, normalisation: BandNorm
   };
   if (normalisation.adapt === 'speaker') {
     metadata[METADATA_KEYS.adaptation] = JSON.stringify({ mode: 'speaker', reference: { mean: [...normalisation.mean], std: [...normalisation.std] } });
-  } else if (normalisation.adapt === 'speaker-statistics') {
-    metadata[METADATA_KEYS.adaptation] = JSON.stringify(speakerStatisticsAdaptation(model));
+  } else if (networkOf(model) === 'statistics') {
+    metadata[METADATA_KEYS.adaptation] = JSON.stringify(speakerStatisticsAdaptation(model, normalisation.adapt === 'speaker-statistics'));
   }
   if (options.verify === false) return encodeModel(graph, opset, metadata);
 

@@ -216,7 +216,7 @@ export class Classifier {
     return this.model.workers;
   }
 
-  /** Whether the model was trained with speaker adaptation and takes an adapter. */
+  /** Whether the model takes an adapter: a network trained with speaker adaptation, or any statistics network exported since 2026-12-08. */
   get adapts(): boolean {
     return this.model.metadata.adaptation !== null;
   }
@@ -225,7 +225,7 @@ export class Classifier {
    * A new, empty adapter for this model's features (see {@link Adapter}): feed it unlabelled
    * recordings of one speaker and microphone, then pass it to `classify(x, { adapter })`.
    *
-   * @throws {@link EmoError} `ERR_ADAPTATION_UNSUPPORTED` when the model was trained without speaker adaptation.
+   * @throws {@link EmoError} `ERR_ADAPTATION_UNSUPPORTED` when the model does not adapt (a CNN-BiLSTM trained without speaker adaptation).
    */
   createAdapter(options: Omit<AdapterOptions, 'features'> = {}): Adapter {
     this.checkAdapts();
@@ -261,7 +261,7 @@ export class Classifier {
   };
 
   private checkAdapts(): void {
-    if (!this.adapts) throw new EmoError('this model was trained without speaker adaptation (emo train --adapt speaker): it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
+    if (!this.adapts) throw new EmoError('this model does not adapt to a speaker (a CNN-BiLSTM trained without emo train --adapt speaker): it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
   }
 
   /** Checks that an adapter fits this model: a model that adapts, statistics of its bands. */

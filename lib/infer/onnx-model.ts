@@ -42,8 +42,10 @@ export interface SpeakerBandsAdaptation {
 }
 
 /**
- * `adapt: 'speaker-statistics'`: a statistics network whose graph also gives each clip's
- * `statistics` (batch, n). Its last two steps, `softmax(((s − mean) / √(variance + epsilon) · gamma
+ * A statistics network (unless trained with `adapt: 'speaker'`) whose graph also gives each clip's
+ * `statistics` (batch, n), so that they can be standardised per speaker: whether it was trained so
+ * (`adapt: 'speaker-statistics'`, {@link SpeakerStatisticsAdaptation.trainedPerSpeaker}) or with the
+ * training set's standardisation, which also works adapted (docs/ravdess-experiments.md §7). Its last two steps, `softmax(((s − mean) / √(variance + epsilon) · gamma
  * + beta) · weights + bias)`, run in the graph with the training speakers' `reference` mean and
  * variance; with a speaker's, learnt by an adapter from the statistics output, the classifier
  * runs them on that output. (onnxruntime-node feeds a graph's declared inputs only, so a speaker's
@@ -52,9 +54,15 @@ export interface SpeakerBandsAdaptation {
  */
 export interface SpeakerStatisticsAdaptation {
   mode: 'speaker-statistics';
+  /**
+   * Whether the network was trained with its statistics standardised per speaker (`adapt:
+   * 'speaker-statistics'`); false: with the training set's (absent in models exported before
+   * 2026-12-08, which were all trained per speaker). Then `reference` is the training set's.
+   */
+  trainedPerSpeaker?: boolean;
   /** How many statistics a clip has (n). */
   statistics: number;
-  /** The training speakers' average mean and variance of each statistic (what the graph uses). */
+  /** The training speakers' average mean and variance of each statistic, or the training set's (what the graph uses). */
   reference: { mean: number[]; variance: number[] };
   /** The batch normalisation's epsilon, scale and offset (n each), and the output layer: weights (n × labels, row-major) and bias. */
   head: { epsilon: number; gamma: number[]; beta: number[]; weights: number[]; bias: number[] };
@@ -215,6 +223,7 @@ export function readEmoMetadata(info: OnnxModelInfo, source = 'model'): EmoModel
     const head = adaptation.head;
     const output = info.outputs.find((v) => v.name === ONNX_STATISTICS);
     const ok = Number.isInteger(n) && n > 0 && output?.dims.length === 2 && output.dims[1] === n
+      && (adaptation.trainedPerSpeaker === undefined || typeof adaptation.trainedPerSpeaker === 'boolean')
       && numbers(adaptation.reference?.mean, n) && numbers(adaptation.reference?.variance, n) && adaptation.reference.variance.every((v) => v >= 0)
       && head !== null && typeof head === 'object' && Number.isFinite(head.epsilon) && head.epsilon >= 0
       && numbers(head.gamma, n) && numbers(head.beta, n) && numbers(head.weights, n * labels.length) && numbers(head.bias, labels.length);

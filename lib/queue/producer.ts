@@ -234,7 +234,7 @@ export class ClassifyProducer {
       if (done.failedReason !== undefined || typeof result !== 'object' || result === null) {
         failures.set(folder, new Error(`the statistics job of its folder failed on the workers: ${done.failedReason ?? 'no usable result'}`));
       } else if (!result.adapts) {
-        failures.set(folder, new Error("--adapt folder: the workers' model was trained without speaker adaptation (ERR_ADAPTATION_UNSUPPORTED)"));
+        failures.set(folder, new Error("--adapt folder: the workers' model does not adapt to a speaker (ERR_ADAPTATION_UNSUPPORTED)"));
       } else if (result.statistics) parts.set(folder, [...(parts.get(folder) ?? []), result.statistics]);
     }
     const statistics = new Map<string, AdaptationStatistics | Error>();

@@ -38,7 +38,7 @@ export class AdapterStore {
 
   /** A new adapter, empty or from saved statistics (their JSON). */
   create(saved?: unknown): { id: string; adapter: Adapter } {
-    if (!this.classifier.adapts) throw new EmoError('this model was trained without speaker adaptation: it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
+    if (!this.classifier.adapts) throw new EmoError('this model does not adapt to a speaker: it takes no adapter', 'ERR_ADAPTATION_UNSUPPORTED');
     const minSpeechSeconds = this.minSpeechSeconds;
     const adapter = saved === undefined ? this.classifier.createAdapter({ minSpeechSeconds }) : this.classifier.loadAdapter(saved, { minSpeechSeconds });
     this.sweep();
