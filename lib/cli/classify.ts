@@ -29,7 +29,8 @@ labelled on the 3 s after its first 0.5 s (as the model was trained and scored);
 file (or any file with --timeline) is labelled by the mean over windows of --window
 seconds every --hop seconds, each window in the output.
 
-Speaker adaptation (models trained with emo train --adapt speaker): --adapt folder
+Speaker adaptation (models that adapt: trained with emo train --adapt speaker, or a
+statistics network): --adapt folder
 (their default) learns the statistics of the speech in each folder's files, without
 labels, and classifies that folder's files with them: put one speaker's (and one
 microphone's) recordings in a folder. --adapt file adapts each file to itself (one

@@ -87,8 +87,8 @@ table with the change in UAR from clean:
 ${CONDITIONS.map((c) => `  ${c.padEnd(10)} ${CONDITION_DESCRIPTIONS[c]}`).join('\n')}
 telephone and reverb need sox, mp3-64 and opus-16 ffmpeg.
 
---adapt (models trained with emo train --adapt speaker; default folder for them, none
-otherwise): folder adapts to each actor's clips of the split as a condition delivers
+--adapt (models that adapt: trained with emo train --adapt speaker or speaker-statistics,
+or any statistics network; default folder for them, none otherwise): folder adapts to each actor's clips of the split as a condition delivers
 them (the statistics of their speech frames, never their labels), as emo classify
 --adapt folder adapts to a folder; file to each clip alone. --adapt-group N cuts each
 actor's clips into groups of N (in an order drawn with --seed) that adapt to
