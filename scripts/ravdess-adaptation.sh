@@ -15,6 +15,9 @@
 # the repository, beside the fold's record (see ravdess-crossval.sh): the models are not kept.
 #
 #   bash scripts/ravdess-adaptation.sh <RAVDESS dir> [work dir, default runs/ravdess] [recipe] [folds, default "1 2 3 4 5 6"]
+#
+# EMO_ADAPTATION_BASIC=1 measures with and without adaptation only (test and validation actors), a
+# few minutes a fold: what comparing two recipes' adaptation needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 1 ]; then
@@ -40,14 +43,17 @@ for fold in $folds; do
     prefix=$([ "$split" = test ] || echo "$split-")
     emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt folder --out "$out/${prefix}folder" > "$out/${prefix}folder.txt"
     emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt none --out "$out/${prefix}none" > "$out/${prefix}none.txt"
+    [ "${EMO_ADAPTATION_BASIC:-0}" = 1 ] && continue
     for n in 1 2 4 8 16; do
       emo evaluate "$out/model.onnx" "$corpus" --split "$split" --adapt-group "$n" --min-speech 0 --out "$out/${prefix}group-$n" > "$out/${prefix}group-$n.txt"
     done
   done
   # The test actors only: two actors mixed in each group, and every recording condition.
+  [ "${EMO_ADAPTATION_BASIC:-0}" = 1 ] || {
   emo evaluate "$out/model.onnx" "$corpus" --split test --adapt-mix 2 --out "$out/mix-2" > "$out/mix-2.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt folder --out "$out/conditions-folder" > "$out/conditions-folder.txt"
   emo evaluate "$out/model.onnx" "$corpus" --split test --condition all --adapt none --out "$out/conditions-none" > "$out/conditions-none.txt"
+  }
   mkdir -p "experiments/ravdess/$recipe/fold-$fold/adaptation"
   for f in "$out"/*.txt; do
     # The machine's paths stay on the machine.
